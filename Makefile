@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.install-stamp
+SAMPLE := data/samples/kajabi_transactions_sample.csv
+
+.PHONY: install run test lint dev bench sample clean
+
+# Re-installs only when the dependency list changes.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, create the embedded warehouse, load the sample CRM, import the sample export.
+run: $(STAMP)
+	$(BIN)/starhouse db upgrade
+	$(BIN)/starhouse db load-sample
+	$(BIN)/starhouse import $(SAMPLE)
+
+## Lint, format check and the whole suite (SQLite and a real PostgreSQL).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## The Dagster UI (webserver and daemon) on http://127.0.0.1:3000, local only.
+dev: $(STAMP)
+	$(BIN)/starhouse db upgrade
+	$(BIN)/starhouse dev
+
+## Regenerate the bundled sample from its deterministic generator.
+sample: $(STAMP)
+	$(BIN)/python -m starhouse_pipeline.samples.generator data/samples
+
+clean:
+	rm -rf .warehouse .dagster_home data/reports/*.md

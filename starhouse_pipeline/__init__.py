@@ -1,0 +1,1 @@
+"""Kajabi transactions exports into the StarHouse CRM database, as Dagster assets."""

@@ -1,0 +1,30 @@
+"""The code location: every asset, check, job, schedule, sensor and resource, in one place."""
+
+import dagster as dg
+
+from starhouse_pipeline.defs import assets, checks
+from starhouse_pipeline.defs.automation import daily_import_schedule, import_job, inbox_sensor
+from starhouse_pipeline.defs.report import import_report
+from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
+
+# Transient connection failures (a restarted server, a dropped socket) are retried a few times
+# with backoff; data errors are not retried because they would fail the same way again.
+WAREHOUSE_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
+    """All definitions; tests pass their own warehouse."""
+    return dg.Definitions(
+        assets=[*dg.load_assets_from_modules([assets]), import_report],
+        asset_checks=dg.load_asset_checks_from_modules([checks]),
+        jobs=[import_job],
+        schedules=[daily_import_schedule],
+        sensors=[inbox_sensor],
+        resources={
+            "warehouse": warehouse or WarehouseResource(),
+            "import_options": ImportOptions(),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,1 @@
+"""The thin Dagster layer: assets, checks, resources, jobs, schedules and sensors."""

@@ -1,0 +1,240 @@
+"""The import chain as software-defined assets: read, validate, resolve, enrich, load, report.
+
+Each asset reads its inputs, calls the domain's pure functions, writes through the
+warehouse package in one database transaction, and reports counts and a masked preview.
+"""
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
+from starhouse_pipeline.domain import contacts as contact_rules
+from starhouse_pipeline.domain import products as product_rules
+from starhouse_pipeline.domain.masking import mask_email_expr
+from starhouse_pipeline.domain.reading import (
+    ExportContractError,
+    RawExport,
+    read_transactions_export,
+)
+from starhouse_pipeline.domain.report import markdown_table, quarantine_by_rule
+from starhouse_pipeline.domain.transactions import (
+    LoadOutcome,
+    classify_changes,
+    transaction_records,
+)
+from starhouse_pipeline.domain.validation import ValidatedTransactions, validate_export
+from starhouse_pipeline.settings import SAMPLE_EXPORT
+from starhouse_pipeline.warehouse import bookkeeping, contacts, products, transactions
+
+IMPORT_GROUP = "kajabi_import"
+WAREHOUSE_POOL = "starhouse_warehouse"
+
+
+class ImportConfig(dg.Config):
+    """Which export to import."""
+
+    path: str = Field(
+        default=str(SAMPLE_EXPORT),
+        description="Path of a Kajabi transactions export (CSV). Defaults to the bundled sample.",
+    )
+
+
+@dg.asset(group_name=IMPORT_GROUP, kinds={"csv", "polars"})
+def raw_kajabi_csv(config: ImportConfig) -> dg.Output[RawExport]:
+    """One Kajabi transactions export, every value as text, checked against the export contract.
+
+    A file that is not a usable export (missing required columns, broken quoting, not
+    UTF-8 or certainly cp1252) fails the run here, naming the file and the problem, before
+    anything is written. Extra or reordered columns are accepted and kept.
+    """
+    try:
+        raw = read_transactions_export(config.path)
+    except ExportContractError as error:
+        raise dg.Failure(description=str(error)) from error
+    return dg.Output(
+        raw,
+        metadata={
+            "file_name": raw.file.name,
+            "size_bytes": raw.file.size_bytes,
+            "sha256": raw.file.sha256,
+            "encoding": raw.file.encoding,
+            "rows": raw.rows.height,
+            "blank_lines_skipped": raw.blank_lines_skipped,
+            "missing_optional_columns": ", ".join(raw.header.missing_optional) or "none",
+            "extra_columns": ", ".join(raw.header.extra) or "none",
+        },
+    )
+
+
+@dg.asset(group_name=IMPORT_GROUP, kinds={"polars", "pandera"}, pool=WAREHOUSE_POOL)
+def validated_transactions(
+    context: dg.AssetExecutionContext,
+    raw_kajabi_csv: RawExport,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+) -> dg.Output[ValidatedTransactions]:
+    """Typed, validated transactions: exact amounts, UTC timestamps, mapped type and status.
+
+    Rows that break a rule (unknown type or status, unparseable amount or date, a date
+    without offset, a malformed email, a conflicting duplicate ID, ...) are written to the
+    `quarantined_rows` table with file, line, rule and the raw row; good rows go on.
+    Identical duplicate rows collapse to one.
+    """
+    validated = validate_export(raw_kajabi_csv)
+    with warehouse.transaction(dry_run=import_options.dry_run) as connection:
+        bookkeeping.record_import_run(
+            connection,
+            context.run_id,
+            validated.file,
+            rows_read=validated.rows_read,
+            rows_quarantined=validated.quarantined.height,
+            rows_collapsed=len(validated.collapsed_lines),
+        )
+        bookkeeping.write_quarantine(
+            connection, context.run_id, validated.file, validated.quarantined
+        )
+    return dg.Output(
+        validated,
+        metadata={
+            "rows_read": validated.rows_read,
+            "valid": validated.valid.height,
+            "quarantined": validated.quarantined.height,
+            "duplicates_collapsed": len(validated.collapsed_lines),
+            "quarantine_by_rule": dg.MetadataValue.md(
+                markdown_table(quarantine_by_rule(validated.quarantined))
+            ),
+            "preview": dg.MetadataValue.md(markdown_table(_masked_preview(validated.valid))),
+        },
+    )
+
+
+@dg.asset(group_name=IMPORT_GROUP, kinds={"polars", "sql"}, pool=WAREHOUSE_POOL)
+def resolved_products(
+    validated_transactions: ValidatedTransactions,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+) -> dg.Output[pl.DataFrame]:
+    """Each Kajabi Offer ID resolved to a CRM product: by offer id, by name, or created.
+
+    A name match back-fills the Offer ID onto a product that has none. A name shared with a
+    product that already carries a different Offer ID (or with several products) is refused
+    and reported; that offer gets a product of its own.
+    """
+    offers = product_rules.offers_in_export(validated_transactions.valid)
+    dry_run = import_options.dry_run
+    with warehouse.transaction(dry_run=dry_run) as connection:
+        plan = product_rules.plan_products(offers, products.read_products(connection))
+        created = (
+            plan.to_create.select("offer_id", pl.lit(None, pl.Int64).alias("product_id"))
+            if dry_run
+            else products.apply_product_plan(connection, plan)
+        )
+    product_ids = product_rules.product_ids_by_offer(plan, created)
+    return dg.Output(
+        product_ids,
+        metadata={
+            "offers": offers.height,
+            "matched_by_offer_id": plan.matched_by_id.height,
+            "matched_by_name": plan.matched_by_name.height,
+            "created": plan.to_create.height,
+            "name_collisions_refused": plan.collisions.height,
+            "collisions": dg.MetadataValue.md(markdown_table(plan.collisions)),
+            "dry_run": dry_run,
+        },
+    )
+
+
+@dg.asset(group_name=IMPORT_GROUP, kinds={"polars", "sql"}, pool=WAREHOUSE_POOL)
+def contact_enrichments(
+    context: dg.AssetExecutionContext,
+    validated_transactions: ValidatedTransactions,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+) -> dg.Output[contact_rules.ContactOutcome]:
+    """Customers matched to CRM contacts by normalized email; only empty fields are filled.
+
+    An empty phone is filled from the billing phone (`phone_source = 'kajabi_transaction'`);
+    when `address_line_1` is empty, the empty fields of the address block are filled from
+    the billing address (`billing_address_source = 'kajabi_transaction'`). Every fill is
+    logged in `contact_enrichment_log`. Customers without a contact become new contacts.
+    Existing values are never overwritten: the UPDATE itself refuses non-empty fields.
+    """
+    customers = contact_rules.customers_in_export(validated_transactions.valid)
+    dry_run = import_options.dry_run
+    with warehouse.transaction(dry_run=dry_run) as connection:
+        emails = contacts.stage_emails(connection, customers.get_column("email"))
+        snapshot = contacts.read_contact_snapshot(connection, emails)
+        plan = contact_rules.plan_contacts(customers, snapshot)
+        counts = (
+            contact_rules.planned_counts(plan)
+            if dry_run
+            else contacts.apply_contact_plan(connection, plan, context.run_id)
+        )
+        contact_ids = contacts.contact_ids_for_emails(connection, emails)
+    outcome = contact_rules.ContactOutcome(
+        dry_run=dry_run, contact_ids=contact_ids, snapshot=snapshot, counts=counts
+    )
+    return dg.Output(
+        outcome,
+        metadata={"customers": customers.height, "matched": plan.matched.height, **counts},
+    )
+
+
+@dg.asset(group_name=IMPORT_GROUP, kinds={"polars", "sql"}, pool=WAREHOUSE_POOL)
+def loaded_transactions(
+    context: dg.AssetExecutionContext,
+    validated_transactions: ValidatedTransactions,
+    resolved_products: pl.DataFrame,
+    contact_enrichments: contact_rules.ContactOutcome,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+) -> dg.Output[LoadOutcome]:
+    """Validated transactions in the CRM, keyed on (source_system, external_transaction_id).
+
+    New transactions are inserted and ones Kajabi changed are updated, each linked to its
+    contact and product, with `raw_source` holding the original CSV row and `import_run_id`
+    the run that wrote it. Re-importing the same export changes nothing.
+    """
+    records = transaction_records(
+        validated_transactions.valid, resolved_products, contact_enrichments.contact_ids
+    )
+    dry_run = import_options.dry_run
+    with warehouse.transaction(dry_run=dry_run) as connection:
+        totals_before = transactions.totals_by_source_system(connection)
+        staged = transactions.stage_transactions(connection, records)
+        changes = classify_changes(records, transactions.read_held_hashes(connection, staged))
+        if dry_run:
+            inserted, updated = changes.new.height, changes.changed.height
+        else:
+            counts = transactions.upsert_transactions(connection, staged, context.run_id)
+            inserted, updated = counts.inserted, counts.updated
+            bookkeeping.finish_import_run(
+                connection,
+                context.run_id,
+                rows_new=inserted,
+                rows_updated=updated,
+                rows_unchanged=changes.unchanged.height,
+            )
+    outcome = LoadOutcome(
+        dry_run=dry_run,
+        inserted=inserted,
+        updated=updated,
+        unchanged=changes.unchanged.height,
+        totals_before=totals_before,
+    )
+    return dg.Output(outcome, metadata={**outcome.counts, "dry_run": dry_run})
+
+
+def _masked_preview(valid: pl.DataFrame, rows: int = 5) -> pl.DataFrame:
+    return valid.head(rows).select(
+        pl.col("_line").alias("line"),
+        pl.col("external_transaction_id").alias("id"),
+        "transaction_type",
+        "status",
+        "amount",
+        "currency",
+        pl.col("transaction_date").dt.strftime("%Y-%m-%d %H:%M UTC").alias("date"),
+        mask_email_expr("email").alias("email"),
+        "offer_title",
+    )

@@ -1,0 +1,81 @@
+"""The import report asset: Markdown in the UI and a file under data/reports/."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from starhouse_pipeline.defs.assets import IMPORT_GROUP
+from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.domain.contacts import ContactOutcome
+from starhouse_pipeline.domain.report import ImportReportInputs, render_import_report
+from starhouse_pipeline.domain.transactions import LoadOutcome
+from starhouse_pipeline.domain.validation import ValidatedTransactions
+from starhouse_pipeline.settings import REPORTS_DIR
+from starhouse_pipeline.warehouse import transactions
+
+
+class ReportConfig(dg.Config):
+    """Where the Markdown report file goes."""
+
+    reports_dir: str = str(REPORTS_DIR)
+
+
+@dg.asset(group_name=IMPORT_GROUP, kinds={"markdown"})
+def import_report(
+    context: dg.AssetExecutionContext,
+    config: ReportConfig,
+    validated_transactions: ValidatedTransactions,
+    resolved_products: pl.DataFrame,
+    contact_enrichments: ContactOutcome,
+    loaded_transactions: LoadOutcome,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    """The import report: totals, date range, type and status breakdown, top products,
+    products and contacts created or enriched (counts only), quarantined rows with reasons,
+    and the warehouse's totals per source system before and after. No personal data."""
+    with warehouse.transaction(dry_run=True) as connection:
+        totals_after = transactions.totals_by_source_system(connection)
+    matched_by = resolved_products.get_column("matched_by")
+    validated = validated_transactions
+    markdown = render_import_report(
+        ImportReportInputs(
+            file_name=validated.file.name,
+            file_sha256=validated.file.sha256,
+            run_id=context.run_id,
+            dry_run=loaded_transactions.dry_run,
+            valid=validated.valid,
+            rows_read=validated.rows_read,
+            quarantined=validated.quarantined,
+            collapsed=len(validated.collapsed_lines),
+            load_counts=loaded_transactions.counts,
+            product_counts={
+                kind: int((matched_by == kind).sum()) for kind in ("offer_id", "name", "created")
+            },
+            contact_counts=contact_enrichments.counts,
+            totals_before=loaded_transactions.totals_before,
+            totals_after=totals_after,
+        )
+    )
+    path = _write_report(
+        Path(config.reports_dir), context.run_id, loaded_transactions.dry_run, markdown
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.md(markdown),
+            "path": dg.MetadataValue.path(str(path)),
+            "rows_read": validated.rows_read,
+            "loaded_new": loaded_transactions.inserted,
+            "updated": loaded_transactions.updated,
+            "quarantined": validated.quarantined.height,
+        }
+    )
+
+
+def _write_report(directory: Path, run_id: str, dry_run: bool, markdown: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = "-dry-run" if dry_run else ""
+    path = directory / f"import-{run_id[:8]}{suffix}.md"
+    path.write_text(markdown, encoding="utf-8")
+    (directory / "latest.md").write_text(markdown, encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""Business rules as plain functions over polars frames: no Dagster, no SQL."""

@@ -1,0 +1,126 @@
+"""Planning contact enrichment: match by normalized email, fill only what is empty.
+
+Existing values are never overwritten. An existing contact's empty phone is filled from the
+customer's billing phone; when its `address_line_1` is empty, the empty fields of the address
+block are filled from the billing address. Customers with no contact become new contacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "state", "postal_code", "country")
+ENRICHABLE_FIELDS = ("phone", *ADDRESS_FIELDS)
+CONTACT_SNAPSHOT_SCHEMA = {
+    "id": pl.Int64,
+    "email_key": pl.String,
+    "deleted": pl.Boolean,
+    **dict.fromkeys(ENRICHABLE_FIELDS, pl.String),
+}
+
+
+@dataclass(frozen=True)
+class ContactPlan:
+    """What the export means for the contacts table."""
+
+    to_create: pl.DataFrame  # email, first_name, last_name, phone, address fields
+    phone_fills: pl.DataFrame  # contact_id, phone
+    address_fills: pl.DataFrame  # contact_id, address fields (null where not to fill)
+    matched: pl.DataFrame  # email, contact_id for customers that already have a contact
+
+
+def is_blank(column: str) -> pl.Expr:
+    """Empty in the CRM's sense: null, or nothing but whitespace."""
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
+def customers_in_export(valid: pl.DataFrame) -> pl.DataFrame:
+    """One row per customer email with their latest name, phone and full billing address."""
+    latest_first = valid.sort("transaction_date", descending=True)
+    people = latest_first.group_by("email", maintain_order=True).agg(
+        pl.col("customer_name").drop_nulls().first(),
+        pl.col("phone").drop_nulls().first(),
+    )
+    addresses = (
+        latest_first.filter(pl.col("address_line_1").is_not_null())
+        .group_by("email", maintain_order=True)
+        .agg(pl.col(field).first() for field in ADDRESS_FIELDS)
+    )
+    return people.join(addresses, on="email", how="left").sort("email")
+
+
+def plan_contacts(customers: pl.DataFrame, existing: pl.DataFrame) -> ContactPlan:
+    """Decide which contacts to create and which empty fields to fill."""
+    joined = customers.join(
+        existing.rename({field: f"_crm_{field}" for field in ENRICHABLE_FIELDS}),
+        left_on="email",
+        right_on="email_key",
+        how="left",
+    )
+    new = joined.filter(pl.col("id").is_null())
+    known = joined.filter(pl.col("id").is_not_null())
+    fillable = known.filter(~pl.col("deleted").fill_null(False))
+    phone_fills = fillable.filter(is_blank("_crm_phone") & pl.col("phone").is_not_null()).select(
+        pl.col("id").alias("contact_id"), "phone"
+    )
+    address_fills = fillable.filter(
+        is_blank("_crm_address_line_1") & pl.col("address_line_1").is_not_null()
+    ).select(
+        pl.col("id").alias("contact_id"),
+        *(
+            pl.when(is_blank(f"_crm_{field}")).then(pl.col(field)).alias(field)
+            for field in ADDRESS_FIELDS
+        ),
+    )
+    return ContactPlan(
+        to_create=_new_contacts(new),
+        phone_fills=phone_fills,
+        address_fills=address_fills,
+        matched=known.select("email", pl.col("id").alias("contact_id")),
+    )
+
+
+def _new_contacts(new: pl.DataFrame) -> pl.DataFrame:
+    name = pl.col("customer_name").fill_null("").str.strip_chars()
+    first = name.str.extract(r"^(\S+)", 1)
+    last = name.str.extract(r"^\S+\s+(.+)$", 1)
+    return new.select(
+        "email",
+        first.alias("first_name"),
+        last.alias("last_name"),
+        "phone",
+        *ADDRESS_FIELDS,
+    )
+
+
+def enrichment_log_rows(phone_fills: pl.DataFrame, address_fills: pl.DataFrame) -> pl.DataFrame:
+    """One row per filled field: contact_id, field, value."""
+    phone = phone_fills.select(
+        "contact_id", pl.lit("phone").alias("field"), pl.col("phone").alias("value")
+    )
+    address = address_fills.unpivot(
+        index="contact_id", on=list(ADDRESS_FIELDS), variable_name="field", value_name="value"
+    ).filter(pl.col("value").is_not_null())
+    return pl.concat([phone, address]).sort("contact_id", "field")
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    """What enrichment did: email → contact id, the pre-write snapshot, and counts."""
+
+    dry_run: bool
+    contact_ids: pl.DataFrame  # email, contact_id
+    snapshot: pl.DataFrame
+    counts: dict[str, int]
+
+
+def planned_counts(plan: ContactPlan) -> dict[str, int]:
+    """The counts a dry run reports: what applying the plan would write."""
+    return {
+        "contacts_created": plan.to_create.height,
+        "phones_filled": plan.phone_fills.height,
+        "addresses_filled": plan.address_fills.height,
+        "fields_filled": enrichment_log_rows(plan.phone_fills, plan.address_fills).height,
+    }

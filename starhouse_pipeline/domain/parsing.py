@@ -1,0 +1,180 @@
+"""Typing the export's text into exact values: Decimal money, UTC timestamps, mapped codes.
+
+Each rule yields a reason instead of a value when the text does not say exactly one thing;
+`QUARANTINE_RULE`/`QUARANTINE_REASON` carry the first failing rule and every reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from starhouse_pipeline.domain.mapping import STATUSES, TRANSACTION_TYPES
+from starhouse_pipeline.domain.reading import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
+
+MONEY = pl.Decimal(12, 2)
+UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+QUARANTINE_RULE = "quarantine_rule"
+QUARANTINE_REASON = "quarantine_reason"
+MAX_FIELD_CHARS = 65_536
+
+# US-style amounts as Kajabi writes them ("22.00", "-22.00"), plus the forms a spreadsheet
+# round-trip produces ("$1,234.50"). Accounting parentheses and other locales are refused.
+_AMOUNT_PATTERN = r"^-?\$?-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
+_MAX_ABS_AMOUNT = 10**10  # NUMERIC(12,2)
+_EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+_OFFSET_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z")
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+_TEXT_FIELDS = {
+    "order_no": "Order No.",
+    "payment_method": "Payment Method",
+    "provider": "Provider",
+    "offer_id": "Offer ID",
+    "offer_title": "Offer Title",
+    "customer_name": "Customer Name",
+    "phone": "Phone",
+    "address_line_1": "Address",
+    "address_line_2": "Address 2",
+    "city": "City",
+    "state": "State",
+    "postal_code": "Zipcode",
+    "country": "Country",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule: `fails` is true where the row breaks it; `reason` explains why."""
+
+    name: str
+    fails: pl.Expr
+    reason: pl.Expr
+
+
+def _text(column: str) -> pl.Expr:
+    """A field with surrounding whitespace removed; empty becomes null."""
+    stripped = pl.col(column).str.strip_chars()
+    return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(None)
+
+
+def _amount() -> pl.Expr:
+    text = _text("Amount")
+    negative = text.str.contains("-", literal=True)
+    magnitude = text.str.replace_all(r"[-$,]", "").str.to_decimal(scale=2).cast(MONEY, strict=False)
+    exact = pl.when(text.str.contains(_AMOUNT_PATTERN)).then(magnitude)
+    return pl.when(negative).then(-exact).otherwise(exact)
+
+
+def _created_at() -> pl.Expr:
+    text = _text("Created At")
+    return pl.coalesce(
+        text.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
+        for fmt in _OFFSET_FORMATS
+    )
+
+
+def _naive_created_at() -> pl.Expr:
+    text = _text("Created At")
+    return pl.coalesce(text.str.to_datetime(fmt, strict=False) for fmt in _NAIVE_FORMATS)
+
+
+def type_columns() -> list[pl.Expr]:
+    """Expressions producing the typed columns from the export's text columns."""
+    kajabi_type = _text("Type").str.to_lowercase()
+    kajabi_status = _text("Status").str.to_lowercase()
+    return [
+        _text("ID").alias("external_transaction_id"),
+        _amount().alias("amount"),
+        _text("Currency").str.to_uppercase().alias("currency"),
+        kajabi_type.alias("kajabi_type"),
+        kajabi_type.replace_strict(TRANSACTION_TYPES, default=None).alias("transaction_type"),
+        kajabi_status.alias("kajabi_status"),
+        kajabi_status.replace_strict(STATUSES, default=None).alias("status"),
+        _created_at().alias("transaction_date"),
+        _text("Customer Email").str.to_lowercase().alias("email"),
+        *(_text(source).alias(name) for name, source in _TEXT_FIELDS.items()),
+    ]
+
+
+def row_rules() -> list[Rule]:
+    """Every row-level rule, in the order their reasons are reported."""
+    raw = pl.col
+    return [
+        Rule(
+            "well_formed_row",
+            raw(STRUCTURE_ERROR_COLUMN).is_not_null(),
+            raw(STRUCTURE_ERROR_COLUMN),
+        ),
+        Rule(
+            "field_size",
+            pl.max_horizontal(pl.col(pl.String).exclude(STRUCTURE_ERROR_COLUMN).str.len_bytes())
+            > MAX_FIELD_CHARS,
+            pl.lit(f"a field is longer than {MAX_FIELD_CHARS} bytes"),
+        ),
+        Rule(
+            "id_present",
+            raw("external_transaction_id").is_null(),
+            pl.lit("ID is empty"),
+        ),
+        Rule(
+            "id_numeric",
+            ~raw("external_transaction_id").str.contains(r"^\d{1,18}$"),
+            pl.format("ID '{}' is not a transaction number", raw("external_transaction_id")),
+        ),
+        Rule(
+            "amount_parses",
+            raw("amount").is_null() | (raw("amount").abs() >= _MAX_ABS_AMOUNT),
+            pl.format("Amount '{}' is not an exact dollar amount", _text("Amount")),
+        ),
+        Rule(
+            "currency_code",
+            ~raw("currency").str.contains(r"^[A-Z]{3}$").fill_null(False),
+            pl.format("Currency '{}' is not an ISO code", raw("currency")),
+        ),
+        Rule(
+            "known_type",
+            raw("transaction_type").is_null(),
+            pl.format("unknown Type '{}'", raw("kajabi_type")),
+        ),
+        Rule(
+            "known_status",
+            raw("status").is_null(),
+            pl.format("unknown Status '{}'", raw("kajabi_status")),
+        ),
+        Rule(
+            "created_at_offset",
+            raw("transaction_date").is_null() & _naive_created_at().is_not_null(),
+            pl.format("Created At '{}' has no time-zone offset", _text("Created At")),
+        ),
+        Rule(
+            "created_at_parses",
+            raw("transaction_date").is_null() & _naive_created_at().is_null(),
+            pl.format("Created At '{}' is not a date and time", _text("Created At")),
+        ),
+        Rule(
+            "email_valid",
+            ~raw("email").str.contains(_EMAIL_PATTERN).fill_null(False),
+            pl.lit("Customer Email is missing or malformed"),
+        ),
+    ]
+
+
+def type_export_rows(raw_rows: pl.DataFrame) -> pl.DataFrame:
+    """Add typed columns plus the first failing rule and all reasons to the raw rows."""
+    typed = raw_rows.with_columns(type_columns())
+    rules = row_rules()
+    failing = [pl.when(rule.fails.fill_null(False)).then(rule.reason) for rule in rules]
+    first_rule = pl.coalesce(
+        pl.when(rule.fails.fill_null(False)).then(pl.lit(rule.name)) for rule in rules
+    )
+    return typed.with_columns(
+        first_rule.alias(QUARANTINE_RULE),
+        pl.concat_str(failing, separator="; ", ignore_nulls=True)
+        .replace("", None)
+        .alias(QUARANTINE_REASON),
+    )
+
+
+__all__ = ["LINE_COLUMN", "MONEY", "QUARANTINE_REASON", "QUARANTINE_RULE", "type_export_rows"]

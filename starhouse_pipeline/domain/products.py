@@ -1,0 +1,121 @@
+"""Matching Kajabi offers to CRM products: by Offer ID, else by normalized name, else new.
+
+A name match only back-fills an Offer ID onto a product that has none, and only when exactly
+one product and one offer share that name; anything else is a refused collision and the
+offer gets a product of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+PRODUCT_SCHEMA = {"id": pl.Int64, "name": pl.String, "kajabi_offer_id": pl.String}
+
+
+@dataclass(frozen=True)
+class ProductPlan:
+    """What resolving the export's offers means for the products table."""
+
+    matched_by_id: pl.DataFrame  # offer_id, product_id
+    matched_by_name: pl.DataFrame  # offer_id, product_id, name (back-fill offer_id)
+    to_create: pl.DataFrame  # offer_id, name
+    collisions: pl.DataFrame  # offer_id, name, reason
+
+
+def normalize_name(column: str | pl.Expr) -> pl.Expr:
+    """Case, surrounding and repeated whitespace ignored."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
+
+
+def offers_in_export(valid: pl.DataFrame) -> pl.DataFrame:
+    """One row per Offer ID, named by its most recent title in the export."""
+    return (
+        valid.filter(pl.col("offer_id").is_not_null())
+        .sort("transaction_date")
+        .group_by("offer_id")
+        .agg(
+            pl.col("offer_title").drop_nulls().last().alias("name"),
+        )
+        .with_columns(pl.col("name").fill_null(pl.format("Kajabi offer {}", pl.col("offer_id"))))
+        .sort("offer_id")
+    )
+
+
+def plan_products(offers: pl.DataFrame, products: pl.DataFrame) -> ProductPlan:
+    """Decide, for each offer, which product it belongs to."""
+    by_id = offers.join(
+        products.select(pl.col("id").alias("product_id"), pl.col("kajabi_offer_id")),
+        left_on="offer_id",
+        right_on="kajabi_offer_id",
+        how="inner",
+    ).select("offer_id", "product_id")
+    unmatched = offers.join(by_id, on="offer_id", how="anti").with_columns(
+        normalize_name("name").alias("_key")
+    )
+    candidates = products.with_columns(normalize_name("name").alias("_key"))
+    matched_by_name, collisions = _match_by_name(unmatched, candidates)
+    to_create = unmatched.join(matched_by_name, on="offer_id", how="anti").select(
+        "offer_id", "name"
+    )
+    return ProductPlan(
+        matched_by_id=by_id,
+        matched_by_name=matched_by_name,
+        to_create=to_create,
+        collisions=collisions,
+    )
+
+
+def _match_by_name(
+    unmatched: pl.DataFrame, candidates: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    same_name = unmatched.join(
+        candidates.select(
+            pl.col("id").alias("product_id"), "_key", pl.col("kajabi_offer_id").alias("_taken")
+        ),
+        on="_key",
+        how="inner",
+    )
+    counted = same_name.with_columns(
+        pl.len().over("offer_id").alias("_products_with_name"),
+        pl.col("offer_id").n_unique().over("_key").alias("_offers_with_name"),
+    )
+    clean = (
+        pl.col("_taken").is_null()
+        & (pl.col("_products_with_name") == 1)
+        & (pl.col("_offers_with_name") == 1)
+    )
+    matched = counted.filter(clean).select("offer_id", "product_id", "name")
+    refused = (
+        counted.filter(~clean)
+        .group_by("offer_id", maintain_order=True)
+        .agg(pl.col("name").first(), _collision_reason().first().alias("reason"))
+        .sort("offer_id")
+    )
+    return matched, refused
+
+
+def _collision_reason() -> pl.Expr:
+    return (
+        pl.when(pl.col("_taken").is_not_null())
+        .then(pl.format("a product of that name already carries Offer ID {}", pl.col("_taken")))
+        .when(pl.col("_products_with_name") > 1)
+        .then(pl.lit("several products share that name"))
+        .otherwise(pl.lit("several offers in the export share that name"))
+    )
+
+
+def product_ids_by_offer(plan: ProductPlan, created: pl.DataFrame) -> pl.DataFrame:
+    """offer_id → product_id and how it was resolved, once created products have ids."""
+    return pl.concat(
+        [
+            plan.matched_by_id.with_columns(pl.lit("offer_id").alias("matched_by")),
+            plan.matched_by_name.select(
+                "offer_id", "product_id", pl.lit("name").alias("matched_by")
+            ),
+            created.select("offer_id", "product_id", pl.lit("created").alias("matched_by")),
+        ],
+        how="vertical_relaxed",
+    )

@@ -1,0 +1,109 @@
+"""Turning validated rows into CRM transactions and deciding what is new, changed or unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import polars as pl
+
+from starhouse_pipeline.domain.validation import RAW_JSON
+from starhouse_pipeline.settings import SOURCE_SYSTEM
+
+TRANSACTION_RECORD_COLUMNS = (
+    "source_system",
+    "external_transaction_id",
+    "external_order_id",
+    "transaction_date",
+    "transaction_type",
+    "status",
+    "amount",
+    "currency",
+    "payment_method",
+    "payment_processor",
+    "raw_source",
+    "source_row_hash",
+    "contact_id",
+    "product_id",
+)
+
+
+@dataclass(frozen=True)
+class TransactionChanges:
+    """Incoming records split by what the warehouse already holds."""
+
+    new: pl.DataFrame
+    changed: pl.DataFrame
+    unchanged: pl.DataFrame
+
+
+def _sha256(raw: pl.Series) -> pl.Series:
+    return pl.Series(
+        [hashlib.sha256(value.encode()).hexdigest() for value in raw.to_list()], dtype=pl.String
+    )
+
+
+def transaction_records(
+    valid: pl.DataFrame, product_ids: pl.DataFrame, contact_ids: pl.DataFrame
+) -> pl.DataFrame:
+    """The transactions table's columns for every valid row, linked to contact and product.
+
+    `source_row_hash` fingerprints the original CSV row, so a re-import can tell an unchanged
+    transaction from one Kajabi changed without comparing JSON documents.
+    """
+    return (
+        valid.join(product_ids.select("offer_id", "product_id"), on="offer_id", how="left")
+        .join(contact_ids.select("email", "contact_id"), on="email", how="left")
+        .select(
+            pl.lit(SOURCE_SYSTEM).alias("source_system"),
+            "external_transaction_id",
+            pl.col("order_no").alias("external_order_id"),
+            "transaction_date",
+            "transaction_type",
+            "status",
+            "amount",
+            "currency",
+            "payment_method",
+            pl.col("provider").alias("payment_processor"),
+            pl.col(RAW_JSON).alias("raw_source"),
+            pl.col(RAW_JSON).map_batches(_sha256, return_dtype=pl.String).alias("source_row_hash"),
+            pl.col("contact_id").cast(pl.Int64),
+            pl.col("product_id").cast(pl.Int64),
+        )
+    )
+
+
+def classify_changes(records: pl.DataFrame, existing: pl.DataFrame) -> TransactionChanges:
+    """Split records by the (external id → row hash) the warehouse holds for this source."""
+    joined = records.join(
+        existing.select("external_transaction_id", pl.col("source_row_hash").alias("_held")),
+        on="external_transaction_id",
+        how="left",
+        coalesce=True,
+    ).with_columns(
+        pl.col("external_transaction_id")
+        .is_in(existing["external_transaction_id"])
+        .alias("_exists")
+    )
+    same = pl.col("_held").eq_missing(pl.col("source_row_hash"))
+    columns = list(TRANSACTION_RECORD_COLUMNS)
+    return TransactionChanges(
+        new=joined.filter(~pl.col("_exists")).select(columns),
+        changed=joined.filter(pl.col("_exists") & ~same).select(columns),
+        unchanged=joined.filter(pl.col("_exists") & same).select(columns),
+    )
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    """What loading one export did (or, on a dry run, would do)."""
+
+    dry_run: bool
+    inserted: int
+    updated: int
+    unchanged: int
+    totals_before: pl.DataFrame
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"loaded new": self.inserted, "updated": self.updated, "unchanged": self.unchanged}

@@ -1,0 +1,69 @@
+"""Running the import job through the Dagster instance, outside the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from starhouse_pipeline.defs.automation import import_run_config
+from starhouse_pipeline.instance import prepare_dagster_home
+
+
+@dataclass
+class ImportRunOutcome:
+    succeeded: bool
+    run_id: str
+    report: str | None
+    problems: list[str] = field(default_factory=list)
+
+
+def run_import(
+    path: Path, *, dry_run: bool = False, definitions: dg.Definitions | None = None
+) -> ImportRunOutcome:
+    """Execute `import_job` for one export; the run is recorded in DAGSTER_HOME's instance."""
+    prepare_dagster_home()
+    if definitions is None:
+        from starhouse_pipeline.definitions import defs as definitions
+    run_config = import_run_config(path)
+    run_config["resources"] = {"import_options": {"config": {"dry_run": dry_run}}}
+    run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
+    with dg.DagsterInstance.get() as instance:
+        result = definitions.resolve_job_def("import_job").execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+    failed_checks = [
+        f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    step_failures = [
+        f"{event.step_key}: {_failure_message(event)}"
+        for event in result.all_events
+        if event.is_step_failure
+    ]
+    return ImportRunOutcome(
+        succeeded=result.success and not failed_checks,
+        run_id=result.run_id,
+        report=_report_markdown(result),
+        problems=failed_checks + step_failures,
+    )
+
+
+def _failure_message(event: dg.DagsterEvent) -> str:
+    error = event.step_failure_data.error
+    if error is None:
+        return "failed"
+    cause = error
+    while cause.cause is not None and cause.cls_name != "Failure":
+        cause = cause.cause
+    return cause.message.strip()
+
+
+def _report_markdown(result: dg.ExecuteInProcessResult) -> str | None:
+    for materialization in result.asset_materializations_for_node("import_report"):
+        report = materialization.metadata.get("report")
+        if report is not None:
+            return report.value
+    return None

@@ -1,0 +1,21 @@
+"""Project-wide locations and names, in one place."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+SAMPLES_DIR = DATA_DIR / "samples"
+INBOX_DIR = DATA_DIR / "inbox"
+REPORTS_DIR = DATA_DIR / "reports"
+EMBEDDED_WAREHOUSE_DIR = PROJECT_ROOT / ".warehouse"
+DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
+
+SAMPLE_EXPORT = SAMPLES_DIR / "kajabi_transactions_sample.csv"
+SAMPLE_CRM_DIR = SAMPLES_DIR / "crm"
+
+DATABASE_URL_ENV = "STARHOUSE_DATABASE_URL"
+INBOX_DIR_ENV = "STARHOUSE_INBOX_DIR"
+
+SOURCE_SYSTEM = "kajabi"
+ENRICHMENT_SOURCE = "kajabi_transaction"
+BUSINESS_TIMEZONE = "America/Denver"

@@ -1,0 +1,16 @@
+"""Alembic environment: runs on the connection handed over by `upgrade_database`."""
+
+from alembic import context
+
+from starhouse_pipeline.warehouse.migrate import VERSION_TABLE
+from starhouse_pipeline.warehouse.tables import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    version_table=VERSION_TABLE,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()
