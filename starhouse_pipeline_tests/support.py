@@ -78,6 +78,8 @@ def write_export(
 
 
 def insert_rows(url: str, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    columns = {key for row in rows for key in row}
+    rows = [dict.fromkeys(columns) | row for row in rows]
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.execute(table.insert(), rows)

@@ -31,17 +31,20 @@ def load_crm_state(connection: sa.Connection, directory: Path) -> dict[str, int]
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows as dicts; a column empty in every row is left out, so its default applies."""
     frame = pl.read_csv(path, infer_schema=False, empty_string_is_null=True)
-    return frame.to_dicts()
+    return frame.select(c for c in frame.columns if frame[c].null_count() < frame.height).to_dicts()
 
 
 def _typed(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
     typed: dict[str, Any] = {}
     for name, value in row.items():
-        if value is None or name not in table.c:
+        if name not in table.c:
             continue
         python_type = table.c[name].type.python_type
-        if python_type is datetime:
+        if value is None:
+            typed[name] = None
+        elif python_type is datetime:
             typed[name] = datetime.fromisoformat(value)
         elif python_type is Decimal:
             typed[name] = Decimal(value)

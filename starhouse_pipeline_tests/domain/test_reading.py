@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS, ExportContractError
+from starhouse_pipeline.domain.reading import (
+    LINE_COLUMN,
+    read_transactions_export,
+)
+from starhouse_pipeline_tests.support import export_row, write_export
+
+
+def test_reads_bom_crlf_quoted_commas_and_newlines_with_exact_line_numbers(tmp_path: Path):
+    rows = [
+        export_row(ID="1", Address="1 Main St, Apt 2"),
+        export_row(ID="2", Address="line one\r\nline two"),
+        export_row(ID="3"),
+    ]
+    raw = read_transactions_export(write_export(tmp_path / "export.csv", rows))
+
+    assert raw.rows.get_column("ID").to_list() == ["1", "2", "3"]
+    assert raw.rows.get_column("Address").to_list()[:2] == [
+        "1 Main St, Apt 2",
+        "line one\r\nline two",
+    ]
+    # Row 2 spans lines 3-4, so row 3 starts on line 5.
+    assert raw.rows.get_column(LINE_COLUMN).to_list() == [2, 3, 5]
+    assert raw.file.encoding == "utf-8"
+    assert len(raw.file.sha256) == 64
+
+
+def test_every_value_is_kept_as_text(tmp_path: Path):
+    raw = read_transactions_export(write_export(tmp_path / "e.csv", [export_row(Amount="0022.10")]))
+    assert raw.rows.get_column("Amount").to_list() == ["0022.10"]
+
+
+def test_extra_and_reordered_columns_are_accepted_and_kept(tmp_path: Path):
+    columns = ["Internal Note", *reversed(TRANSACTION_COLUMNS)]
+    row = {**export_row(ID="7"), "Internal Note": "vip"}
+    raw = read_transactions_export(write_export(tmp_path / "e.csv", [row], columns))
+
+    assert raw.header.extra == ("Internal Note",)
+    assert raw.rows.row(0, named=True)["ID"] == "7"
+    assert raw.rows.row(0, named=True)["Internal Note"] == "vip"
+
+
+def test_missing_required_columns_name_the_file_and_the_columns(tmp_path: Path):
+    columns = [c for c in TRANSACTION_COLUMNS if c not in ("Amount", "Customer Email")]
+    path = write_export(tmp_path / "no_amount.csv", [export_row()], columns)
+
+    with pytest.raises(ExportContractError) as error:
+        read_transactions_export(path)
+    assert "no_amount.csv" in str(error.value)
+    assert "Amount" in str(error.value)
+    assert "Customer Email" in str(error.value)
+
+
+def test_missing_optional_columns_are_reported_and_read_as_empty(tmp_path: Path):
+    columns = [c for c in TRANSACTION_COLUMNS if c != "Card Funding"]
+    raw = read_transactions_export(write_export(tmp_path / "e.csv", [export_row()], columns))
+    assert raw.header.missing_optional == ("Card Funding",)
+    assert raw.rows.get_column("Card Funding").to_list() == [None]

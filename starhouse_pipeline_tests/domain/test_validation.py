@@ -1,0 +1,106 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from starhouse_pipeline.domain.reading import read_transactions_export
+from starhouse_pipeline.domain.validation import ValidatedTransactions, validate_export
+from starhouse_pipeline_tests.support import export_row, write_export
+
+
+def _validate(tmp_path: Path, *rows: dict[str, str]) -> ValidatedTransactions:
+    return validate_export(read_transactions_export(write_export(tmp_path / "e.csv", rows)))
+
+
+def _reasons(result: ValidatedTransactions) -> dict[int, str]:
+    return dict(
+        zip(
+            result.quarantined["_line"].to_list(),
+            result.quarantined["quarantine_rule"],
+            strict=True,
+        )
+    )
+
+
+def test_amounts_are_exact_decimals_and_dates_become_utc(tmp_path: Path):
+    result = _validate(
+        tmp_path,
+        export_row(ID="1", Amount="1234.56", Created_At="2025-11-08 04:11:00 -0700"),
+        export_row(ID="2", Amount="-22.00", Type="refund", Created_At="2025-06-01 23:30:00 +0530"),
+    )
+
+    valid = result.valid.sort("external_transaction_id")
+    assert valid["amount"].to_list() == [Decimal("1234.56"), Decimal("-22.00")]
+    assert valid["transaction_date"].to_list() == [
+        datetime(2025, 11, 8, 11, 11, tzinfo=UTC),
+        datetime(2025, 6, 1, 18, 0, tzinfo=UTC),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kajabi_type", "kajabi_status", "crm_type", "crm_status"),
+    [
+        ("subscription", "succeeded", "subscription", "completed"),
+        ("charge", "failed", "purchase", "failed"),
+        ("payment plan", "pending", "purchase", "pending"),
+        ("Payment Plan", "Succeeded", "purchase", "completed"),
+    ],
+)
+def test_type_and_status_mapping(tmp_path, kajabi_type, kajabi_status, crm_type, crm_status):
+    result = _validate(tmp_path, export_row(Type=kajabi_type, Status=kajabi_status))
+    assert result.valid.select("transaction_type", "status").row(0) == (crm_type, crm_status)
+
+
+def test_email_is_normalized(tmp_path: Path):
+    result = _validate(tmp_path, export_row(Customer_Email="  Ann.Lee@Example.COM "))
+    assert result.valid["email"].to_list() == ["ann.lee@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("override", "rule"),
+    [
+        ({"Type": "gift"}, "known_type"),
+        ({"Status": "disputed"}, "known_status"),
+        ({"Amount": "twelve"}, "amount_parses"),
+        ({"Amount": "12.005"}, "amount_parses"),
+        ({"Created_At": "2025-06-01 10:00:00"}, "created_at_offset"),
+        ({"Created_At": "yesterday"}, "created_at_parses"),
+        ({"Customer_Email": ""}, "email_valid"),
+        ({"ID": ""}, "id_present"),
+        ({"Type": "refund", "Amount": "22.00"}, "refund_amount_is_not_positive"),
+        ({"Type": "charge", "Amount": "-5.00"}, "sale_amount_is_not_negative"),
+    ],
+)
+def test_bad_rows_are_quarantined_with_line_and_rule_while_good_rows_go_on(
+    tmp_path, override, rule
+):
+    result = _validate(tmp_path, export_row(ID="1"), export_row(**{"ID": "2", **override}))
+
+    assert result.valid["external_transaction_id"].to_list() == ["1"]
+    assert _reasons(result) == {3: rule}
+    assert result.quarantined["quarantine_reason"][0]
+    assert result.accounted_rows == result.rows_read == 2
+
+
+def test_identical_duplicates_collapse_and_conflicting_ones_are_quarantined(tmp_path: Path):
+    result = _validate(
+        tmp_path,
+        export_row(ID="1"),
+        export_row(ID="1"),
+        export_row(ID="2", Amount="10.00"),
+        export_row(ID="2", Amount="11.00"),
+    )
+
+    assert result.valid["external_transaction_id"].to_list() == ["1"]
+    assert result.collapsed_lines == [3]
+    assert _reasons(result) == {4: "unique_id", 5: "unique_id"}
+    assert "lines 4, 5" in result.quarantined["quarantine_reason"][0]
+    assert result.accounted_rows == result.rows_read == 4
+
+
+def test_raw_source_keeps_the_whole_original_row(tmp_path: Path):
+    result = _validate(tmp_path, export_row(ID="9", Coupon_Used="SPRING"))
+    raw = result.valid["raw_json"][0]
+    assert '"ID":"9"' in raw
+    assert '"Coupon Used":"SPRING"' in raw
