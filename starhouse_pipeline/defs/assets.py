@@ -145,7 +145,14 @@ def resolved_products(
     )
 
 
-@dg.asset(group_name=IMPORT_GROUP, kinds={"polars", "sql"}, pool=WAREHOUSE_POOL)
+# Ordered after products so the chain reads (and runs) as one line in the UI: an export
+# whose offers cannot be resolved stops before any contact is touched.
+@dg.asset(
+    group_name=IMPORT_GROUP,
+    kinds={"polars", "sql"},
+    pool=WAREHOUSE_POOL,
+    deps=["resolved_products"],
+)
 def contact_enrichments(
     context: dg.AssetExecutionContext,
     validated_transactions: ValidatedTransactions,
