@@ -104,4 +104,6 @@ def _looks_like(present: set[str]) -> str:
     for description, signature in _OTHER_EXPORT_SIGNATURES.items():
         if signature <= present:
             return f" (the header looks like {description})"
+    if present.isdisjoint(REQUIRED_COLUMNS):
+        return " (the header has none of the required columns: it looks like another CSV)"
     return ""

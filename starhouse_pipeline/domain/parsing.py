@@ -20,8 +20,11 @@ QUARANTINE_REASON = "quarantine_reason"
 MAX_FIELD_CHARS = 65_536
 
 # US-style amounts as Kajabi writes them ("22.00", "-22.00"), plus the forms a spreadsheet
-# round-trip produces ("$1,234.50"). Accounting parentheses and other locales are refused.
-_AMOUNT_PATTERN = r"^-?\$?-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
+# round-trip produces ("$1,234.50", "-$22.00", "$-22.00"): one optional sign, one optional
+# dollar sign, thousands separators only in groups of three, at most two decimals.
+# Accounting parentheses ("(12.00)"), other currency symbols and other locales ("1.234,50")
+# are refused: Kajabi never writes them, and a refund is a separate negative row.
+_AMOUNT_PATTERN = r"^(?:-\$?|\$-?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
 _MAX_ABS_AMOUNT = 10**10  # NUMERIC(12,2)
 _EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 _OFFSET_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z")
@@ -51,6 +54,23 @@ class Rule:
     name: str
     fails: pl.Expr
     reason: pl.Expr
+
+
+def _shown(value: pl.Expr, max_chars: int = 40) -> pl.Expr:
+    """A value as a reason may quote it: emails and phone-like digit runs masked, cut short.
+
+    Reasons reach Dagster metadata and the report, so they must not carry personal data even
+    when a row's values sit in the wrong columns.
+    """
+    masked = value.str.replace_all(r"[^@\s]+@", "***@").str.replace_all(
+        r"\+?\(?\d(?:[\s().-]*\d){6,}", "<digits>"
+    )
+    return (
+        pl.when(masked.str.len_chars() > max_chars)
+        .then(masked.str.slice(0, max_chars) + "…")
+        .otherwise(masked)
+        .fill_null("")
+    )
 
 
 def _text(column: str) -> pl.Expr:
@@ -121,37 +141,43 @@ def row_rules() -> list[Rule]:
         Rule(
             "id_numeric",
             ~raw("external_transaction_id").str.contains(r"^\d{1,18}$"),
-            pl.format("ID '{}' is not a transaction number", raw("external_transaction_id")),
+            pl.format(
+                "ID '{}' is not a transaction number", _shown(raw("external_transaction_id"))
+            ),
         ),
         Rule(
             "amount_parses",
             raw("amount").is_null() | (raw("amount").abs() >= _MAX_ABS_AMOUNT),
-            pl.format("Amount '{}' is not an exact dollar amount", _text("Amount")),
+            pl.when(_text("Amount").is_null())
+            .then(pl.lit("Amount is empty"))
+            .otherwise(
+                pl.format("Amount '{}' is not an exact dollar amount", _shown(_text("Amount")))
+            ),
         ),
         Rule(
             "currency_code",
             ~raw("currency").str.contains(r"^[A-Z]{3}$").fill_null(False),
-            pl.format("Currency '{}' is not an ISO code", raw("currency")),
+            pl.format("Currency '{}' is not an ISO code", _shown(raw("currency"))),
         ),
         Rule(
             "known_type",
             raw("transaction_type").is_null(),
-            pl.format("unknown Type '{}'", raw("kajabi_type")),
+            pl.format("unknown Type '{}'", _shown(raw("kajabi_type"))),
         ),
         Rule(
             "known_status",
             raw("status").is_null(),
-            pl.format("unknown Status '{}'", raw("kajabi_status")),
+            pl.format("unknown Status '{}'", _shown(raw("kajabi_status"))),
         ),
         Rule(
             "created_at_offset",
             raw("transaction_date").is_null() & _naive_created_at().is_not_null(),
-            pl.format("Created At '{}' has no time-zone offset", _text("Created At")),
+            pl.format("Created At '{}' has no time-zone offset", _shown(_text("Created At"))),
         ),
         Rule(
             "created_at_parses",
             raw("transaction_date").is_null() & _naive_created_at().is_null(),
-            pl.format("Created At '{}' is not a date and time", _text("Created At")),
+            pl.format("Created At '{}' is not a date and time", _shown(_text("Created At"))),
         ),
         Rule(
             "email_valid",
@@ -169,11 +195,11 @@ def type_export_rows(raw_rows: pl.DataFrame) -> pl.DataFrame:
     first_rule = pl.coalesce(
         pl.when(rule.fails.fill_null(False)).then(pl.lit(rule.name)) for rule in rules
     )
+    # A ragged row's values sit under the wrong headers: only its shape is reported.
+    all_reasons = pl.concat_str(failing, separator="; ", ignore_nulls=True).replace("", None)
     return typed.with_columns(
         first_rule.alias(QUARANTINE_RULE),
-        pl.concat_str(failing, separator="; ", ignore_nulls=True)
-        .replace("", None)
-        .alias(QUARANTINE_REASON),
+        pl.coalesce(pl.col(STRUCTURE_ERROR_COLUMN), all_reasons).alias(QUARANTINE_REASON),
     )
 
 

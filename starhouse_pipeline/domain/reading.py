@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -28,11 +29,31 @@ from starhouse_pipeline.domain.export_contract import (
 
 LINE_COLUMN = "_line"
 STRUCTURE_ERROR_COLUMN = "_structure_error"
+# Fields beyond the header's width, as a JSON list, so a ragged row is kept whole.
+EXTRA_FIELDS_COLUMN = "_extra_fields"
 
 # cp1252 leaves these bytes undefined; seeing one means the file is not cp1252 either.
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 # A UTF-8 lead byte followed by a continuation byte: the start of a multi-byte character.
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+# What UTF-8 looks like after a spreadsheet read it as cp1252 and saved it again as UTF-8:
+# a lead byte shown as Â..ô followed by continuation bytes shown as cp1252 characters
+# ("Ã©" for "é", "â€™" for "’"). Each candidate is confirmed by undoing the damage.
+_CP1252_CONTINUATION = "".join(
+    re.escape(bytes([byte]).decode("cp1252"))
+    for byte in range(0x80, 0xC0)
+    if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+)
+_MOJIBAKE_CANDIDATE = re.compile(f"[\u00c2-\u00f4][{_CP1252_CONTINUATION}]{{1,3}}")
+
+# Files an operator may pick by mistake, named so the message says what they are.
+_BINARY_MAGIC: dict[bytes, str] = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one)",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook",
+    b"\x1f\x8b": "gzip-compressed",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+}
 
 
 class ExportFileError(ExportContractError):
@@ -72,6 +93,8 @@ def read_transactions_export(path: str | Path) -> RawExport:
     rows = _frame_from_polars(text, encoding, data, header, scan)
     if rows is None:
         rows = _frame_from_records(path.name, text, header)
+    if EXTRA_FIELDS_COLUMN not in rows.columns:
+        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA_FIELDS_COLUMN))
     rows = rows.with_columns(
         pl.Series(LINE_COLUMN, scan.start_lines, dtype=pl.Int64),
         pl.Series(STRUCTURE_ERROR_COLUMN, scan.structure_errors(len(header.canonical_names))),
@@ -91,15 +114,31 @@ def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
     """Decode as UTF-8 (BOM optional); fall back to cp1252 only when that is certain."""
     if not data.strip():
         raise ExportFileError(f"{file_name}: the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExportFileError(
+            f"{file_name}: the file is UTF-16 (a spreadsheet's 'Unicode text'); "
+            "save it as CSV UTF-8 or export it from Kajabi again"
+        )
+    for magic, kind in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise ExportFileError(
+                f"{file_name}: the file is {kind}, not a CSV export; export the transactions "
+                "from Kajabi as CSV"
+            )
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ExportFileError(
             f"{file_name}: line {line}: NUL byte: a binary file, not a CSV export"
         )
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         utf8_error = error
+    else:
+        if not text.strip():
+            raise ExportFileError(f"{file_name}: the file is empty")
+        _refuse_double_encoding(file_name, text)
+        return text, "utf-8"
     if _certainly_cp1252(data):
         return data.decode("cp1252"), "cp1252"
     line = data[: utf8_error.start].count(b"\n") + 1
@@ -118,6 +157,23 @@ def _certainly_cp1252(data: bytes) -> bool:
     if _CP1252_UNDEFINED.search(data):
         return False
     return not _UTF8_MULTIBYTE.search(data)
+
+
+def _refuse_double_encoding(file_name: str, text: str) -> None:
+    """Refuse UTF-8 text that was already decoded once as cp1252 (mojibake such as "Ã©")."""
+    for match in _MOJIBAKE_CANDIDATE.finditer(text):
+        for length in range(2, len(match.group()) + 1):
+            damaged = match.group()[:length]
+            try:
+                original = damaged.encode("cp1252").decode("utf-8")
+            except UnicodeError:
+                continue
+            line = text.count("\n", 0, match.start()) + 1
+            raise ExportFileError(
+                f"{file_name}: line {line}: the text is double-encoded (mojibake such as "
+                f"'{damaged}' for '{original}'), probably by a spreadsheet; export it "
+                "from Kajabi again, or save it from the spreadsheet as CSV UTF-8"
+            )
 
 
 @dataclass
@@ -193,6 +249,7 @@ def _frame_from_polars(
 def _frame_from_records(file_name: str, text: str, header: HeaderMapping) -> pl.DataFrame:
     width = len(header.canonical_names)
     columns: list[list[str | None]] = [[] for _ in range(width)]
+    extra: list[str | None] = []
     reader = _strict_reader(text)
     next(reader)
     for record in reader:
@@ -201,10 +258,16 @@ def _frame_from_records(file_name: str, text: str, header: HeaderMapping) -> pl.
         padded = record[:width] + [None] * (width - len(record))
         for index, value in enumerate(padded):
             columns[index].append(value)
+        extra.append(
+            json.dumps(record[width:], ensure_ascii=False) if len(record) > width else None
+        )
     return pl.DataFrame(
         {
-            name: pl.Series(name, values, dtype=pl.String)
-            for name, values in zip(header.canonical_names, columns, strict=True)
+            **{
+                name: pl.Series(name, values, dtype=pl.String)
+                for name, values in zip(header.canonical_names, columns, strict=True)
+            },
+            EXTRA_FIELDS_COLUMN: pl.Series(EXTRA_FIELDS_COLUMN, extra, dtype=pl.String),
         }
     )
 

@@ -13,7 +13,12 @@ import polars as pl
 
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 from starhouse_pipeline.domain.parsing import QUARANTINE_REASON, QUARANTINE_RULE, type_export_rows
-from starhouse_pipeline.domain.reading import LINE_COLUMN, ExportFile, RawExport
+from starhouse_pipeline.domain.reading import (
+    EXTRA_FIELDS_COLUMN,
+    LINE_COLUMN,
+    ExportFile,
+    RawExport,
+)
 from starhouse_pipeline.domain.schema import TypedTransaction
 
 RAW_JSON = "raw_json"
@@ -56,9 +61,24 @@ def validate_export(raw: RawExport) -> ValidatedTransactions:
 
 
 def raw_source_json(header: tuple[str, ...]) -> pl.Expr:
-    """The original CSV row as a JSON object, keyed by the file's own column names."""
+    """The original CSV row as a JSON object, keyed by the file's own column names.
+
+    A row with more fields than the header keeps the surplus under `"_extra_fields"`.
+    """
     columns = [name for name in header if name != ""] or list(TRANSACTION_COLUMNS)
-    return pl.struct(pl.col(name) for name in columns).struct.json_encode().alias(RAW_JSON)
+    row = pl.struct(pl.col(name) for name in columns).struct.json_encode()
+    with_extra = pl.concat_str(
+        row.str.strip_suffix("}"),
+        pl.lit(',"_extra_fields":'),
+        pl.col(EXTRA_FIELDS_COLUMN),
+        pl.lit("}"),
+    )
+    return (
+        pl.when(pl.col(EXTRA_FIELDS_COLUMN).is_null())
+        .then(row)
+        .otherwise(with_extra)
+        .alias(RAW_JSON)
+    )
 
 
 def _apply_schema(typed: pl.DataFrame) -> pl.DataFrame:
