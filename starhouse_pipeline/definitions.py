@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from starhouse_pipeline.defs import assets, checks
+from starhouse_pipeline.defs import analytics, assets, checks
 from starhouse_pipeline.defs.automation import daily_import_schedule, import_job, inbox_sensor
 from starhouse_pipeline.defs.report import import_report
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
@@ -15,14 +15,15 @@ WAREHOUSE_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPO
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
     """All definitions; tests pass their own warehouse."""
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([assets]), import_report],
-        asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[import_job],
+        assets=[*dg.load_assets_from_modules([assets, analytics]), import_report],
+        asset_checks=dg.load_asset_checks_from_modules([checks, analytics]),
+        jobs=[import_job, analytics.analytics_job],
         schedules=[daily_import_schedule],
         sensors=[inbox_sensor],
         resources={
             "warehouse": warehouse or WarehouseResource(),
             "import_options": ImportOptions(),
+            "analytics_options": analytics.AnalyticsOptions(),
         },
     )
 
