@@ -17,10 +17,14 @@ import polars as pl
 
 from starhouse_pipeline.defs.assets import WAREHOUSE_POOL
 from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.domain.analytics import mrr as mrr_metrics
+from starhouse_pipeline.domain.analytics import payments as payment_metrics
 from starhouse_pipeline.domain.analytics import products as product_metrics
+from starhouse_pipeline.domain.analytics import refunds as refund_metrics
+from starhouse_pipeline.domain.analytics import retention as retention_metrics
 from starhouse_pipeline.domain.analytics import revenue as revenue_metrics
 from starhouse_pipeline.domain.analytics.charts import bar_chart_markdown
-from starhouse_pipeline.domain.analytics.frames import MetricOptions
+from starhouse_pipeline.domain.analytics.frames import MetricOptions, divide_money
 from starhouse_pipeline.domain.report import markdown_table
 from starhouse_pipeline.warehouse import analytics as warehouse_analytics
 from starhouse_pipeline.warehouse import analytics_tables
@@ -198,13 +202,6 @@ def product_performance(
     )
 
 
-analytics_job = dg.define_asset_job(
-    "analytics_job",
-    selection=dg.AssetSelection.groups(ANALYTICS_GROUP),
-    description="Recompute every revenue metric from what the warehouse holds now.",
-)
-
-
 @dg.asset_check(asset=revenue_by_month, blocking=True)
 def revenue_months_add_up_to_warehouse_revenue(
     warehouse: WarehouseResource,
@@ -223,3 +220,316 @@ def revenue_months_add_up_to_warehouse_revenue(
             "sum_of_months": ", ".join(f"{c} {v}" for c, v in sorted(found.items())) or "none",
         },
     )
+
+
+_ANALYTICS_ASSET = {
+    "group_name": ANALYTICS_GROUP,
+    "deps": _AFTER_IMPORT,
+    "kinds": {"polars", "sql"},
+    "pool": WAREHOUSE_POOL,
+}
+
+
+def _read_inputs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with warehouse.transaction(dry_run=True) as connection:
+        return (
+            warehouse_analytics.read_transactions(connection),
+            warehouse_analytics.read_subscriptions(connection),
+        )
+
+
+def subscription_timeline(
+    transactions: pl.DataFrame, subscriptions: pl.DataFrame, options: MetricOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(subscription charges, MRR per customer and month) as every MRR-based metric sees it."""
+    links = refund_metrics.link_refunds(transactions, options.reporting_timezone)
+    charges = mrr_metrics.subscription_charges(
+        transactions,
+        options,
+        refund_metrics.fully_refunded_charges(links),
+        mrr_metrics.known_intervals(subscriptions),
+    )
+    return charges, mrr_metrics.customer_mrr(charges, options)
+
+
+@dg.asset(**_ANALYTICS_ASSET)
+def mrr_movements(
+    warehouse: WarehouseResource, analytics_options: AnalyticsOptions
+) -> dg.MaterializeResult:
+    """Recurring revenue at each month's end and why it moved: new, expansion, contraction,
+    churn, reactivation; with customer and MRR churn rates, ARPA and lifetime value.
+
+    Rebuilt from completed subscription charges, annual plans spread over their 12 months.
+    Tables `analytics_customer_mrr` (per customer and month) and `analytics_mrr_monthly`.
+    """
+    options = analytics_options.metric_options()
+    transactions, subscriptions = _read_inputs(warehouse)
+    as_of = mrr_metrics.as_of_month(transactions, options.reporting_timezone)
+    charges, active = subscription_timeline(transactions, subscriptions, options)
+    if as_of is None or active.is_empty():
+        _replace(
+            warehouse, {analytics_tables.customer_mrr: active, analytics_tables.mrr_monthly: active}
+        )
+        return dg.MaterializeResult(metadata={"customers": 0, "subscription_charges": 0})
+    movements = mrr_metrics.mrr_movements(active, as_of)
+    summary = mrr_metrics.with_lifetime_value(
+        mrr_metrics.mrr_by_month(movements, active.get_column("month").min(), as_of),
+        options.ltv_churn_window_months,
+    )
+    _replace(
+        warehouse,
+        {analytics_tables.customer_mrr: movements, analytics_tables.mrr_monthly: summary},
+    )
+    shown = _main_currency(summary).tail(_CHART_MONTHS)
+    interval_sources = charges.group_by("interval_source").len().sort("interval_source")
+    return dg.MaterializeResult(
+        metadata={
+            "subscription_charges": charges.height,
+            "charges_by_interval_source": dg.MetadataValue.md(markdown_table(interval_sources)),
+            **_latest_values(
+                _main_currency(summary),
+                (
+                    "mrr",
+                    "customers",
+                    "arpa",
+                    "ltv",
+                    "customer_churn_rate",
+                    "gross_mrr_churn_rate",
+                    "net_mrr_churn_rate",
+                ),
+            ),
+            "chart": dg.MetadataValue.md(
+                bar_chart_markdown(
+                    "MRR movements by month",
+                    _month_labels(shown),
+                    _series(
+                        shown,
+                        {
+                            "new": "new_mrr",
+                            "expansion": "expansion_mrr",
+                            "reactivation": "reactivation_mrr",
+                            "contraction": "contraction_mrr",
+                            "churn": "churned_mrr",
+                        },
+                    ),
+                )
+            ),
+            "by_month": dg.MetadataValue.md(
+                markdown_table(
+                    shown.reverse().select(
+                        "month",
+                        "currency",
+                        "mrr",
+                        "new_mrr",
+                        "expansion_mrr",
+                        "contraction_mrr",
+                        "churned_mrr",
+                        "reactivation_mrr",
+                        "customers",
+                        "customer_churn_rate",
+                        "net_mrr_churn_rate",
+                        "arpa",
+                        "ltv",
+                    )
+                )
+            ),
+        }
+    )
+
+
+@dg.asset_check(asset=mrr_movements, blocking=True)
+def mrr_movements_explain_every_change(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Each month: starting MRR + new + expansion + contraction + churn + reactivation = MRR."""
+    with warehouse.transaction(dry_run=True) as connection:
+        summary = warehouse_analytics.read_metric_table(connection, analytics_tables.mrr_monthly)
+    broken = mrr_metrics.movements_add_up(summary) if summary.height else summary
+    return dg.AssetCheckResult(
+        passed=broken.is_empty(),
+        metadata={"months": summary.height, "months_not_adding_up": broken.height},
+    )
+
+
+@dg.asset(**_ANALYTICS_ASSET)
+def customer_value(
+    warehouse: WarehouseResource, analytics_options: AnalyticsOptions
+) -> dg.MaterializeResult:
+    """What customers have actually been worth: realized net revenue per customer so far.
+
+    Table `analytics_customer_value` (one row per customer and currency, by contact id).
+    The forward-looking LTV (ARPA ÷ churn) is in `analytics_mrr_monthly`.
+    """
+    options = analytics_options.metric_options()
+    values = retention_metrics.customer_value(
+        _read_transactions(warehouse), options.reporting_timezone
+    )
+    _replace(warehouse, {analytics_tables.customer_value: values})
+    per_currency = (
+        values.group_by("currency")
+        .agg(
+            pl.len().alias("customers"),
+            pl.col("net_revenue").sum().alias("net_revenue"),
+            pl.col("net_revenue").median().alias("median_per_customer"),
+        )
+        .with_columns(
+            divide_money(pl.col("net_revenue"), pl.col("customers")).alias("average_per_customer")
+        )
+        .sort("customers", descending=True)
+    )
+    latest = per_currency.row(0, named=True) if per_currency.height else {}
+    return dg.MaterializeResult(
+        metadata={
+            "customers": values.height,
+            "average_realized_value": dg.MetadataValue.float(
+                as_plot_number(latest.get("average_per_customer"))
+            ),
+            "by_currency": dg.MetadataValue.md(markdown_table(per_currency)),
+        }
+    )
+
+
+@dg.asset(**_ANALYTICS_ASSET)
+def failed_payment_recovery(
+    warehouse: WarehouseResource, analytics_options: AnalyticsOptions
+) -> dg.MaterializeResult:
+    """How many failed payments are recovered, how fast, and how much revenue is lost.
+
+    A failed payment (first failed attempt plus its retries) is recovered by a later
+    successful charge of the same customer and offer within the recovery window. Tables
+    `analytics_failed_payments` and `analytics_failed_payments_monthly`.
+    """
+    options = analytics_options.metric_options()
+    transactions = _read_transactions(warehouse)
+    if transactions.is_empty():
+        payments = transactions.clear()
+    else:
+        payments = payment_metrics.failed_payments(
+            transactions,
+            options.recovery_window_days,
+            transactions.get_column("transaction_date").max(),
+            options.reporting_timezone,
+        )
+    monthly = payment_metrics.failed_payments_by_month(payments) if payments.height else payments
+    _replace(
+        warehouse,
+        {
+            analytics_tables.failed_payments: payments,
+            analytics_tables.failed_payments_monthly: monthly,
+        },
+    )
+    outcomes = {
+        name: int((payments.get_column("outcome") == name).sum()) if payments.height else 0
+        for name in ("recovered", "lost", "open")
+    }
+    decided = outcomes["recovered"] + outcomes["lost"]
+    shown = _main_currency(monthly).tail(_CHART_MONTHS) if monthly.height else monthly
+    return dg.MaterializeResult(
+        metadata={
+            "failed_payments": payments.height,
+            **outcomes,
+            "recovery_rate": dg.MetadataValue.float(
+                round(outcomes["recovered"] / decided, 4) if decided else 0.0
+            ),
+            "recovery_window_days": options.recovery_window_days,
+            "by_month": dg.MetadataValue.md(markdown_table(shown.reverse())),
+        }
+    )
+
+
+@dg.asset(**_ANALYTICS_ASSET)
+def refund_analysis(
+    warehouse: WarehouseResource, analytics_options: AnalyticsOptions
+) -> dg.MaterializeResult:
+    """Where refunds come from: refund rate and amount per product and month, and each
+    refund linked to the charge it reverses (full, partial, or unlinked).
+
+    Tables `analytics_refund_links` and `analytics_refunds_monthly`.
+    """
+    options = analytics_options.metric_options()
+    transactions = _read_transactions(warehouse)
+    links = refund_metrics.link_refunds(transactions, options.reporting_timezone)
+    monthly = refund_metrics.refunds_by_month(transactions, links, options.reporting_timezone)
+    _replace(
+        warehouse,
+        {analytics_tables.refund_links: links, analytics_tables.refunds_monthly: monthly},
+    )
+    by_link = links.group_by("link").len().sort("link")
+    return dg.MaterializeResult(
+        metadata={
+            "refunds": links.height,
+            "unlinked_refunds": int((links.get_column("link") == "unlinked").sum()),
+            "links": dg.MetadataValue.md(markdown_table(by_link)),
+            "refunds_by_month": dg.MetadataValue.md(
+                markdown_table(
+                    monthly.filter(pl.col("refund_count") > 0)
+                    .reverse()
+                    .select(
+                        "month",
+                        "currency",
+                        "product_name",
+                        "refund_count",
+                        "refunded",
+                        "gross",
+                        "refund_rate",
+                    )
+                )
+            ),
+        }
+    )
+
+
+@dg.asset_check(asset=refund_analysis)
+def refunds_link_to_a_charge(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every refund is explained by an earlier sale of the same customer, offer and amount
+    (a warning, not a failure: older sales may predate the export)."""
+    with warehouse.transaction(dry_run=True) as connection:
+        links = warehouse_analytics.read_metric_table(connection, analytics_tables.refund_links)
+    unlinked = links.filter(pl.col("link") == "unlinked") if links.height else links
+    return dg.AssetCheckResult(
+        passed=unlinked.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "refunds": links.height,
+            "unlinked": unlinked.height,
+            "unlinked_refund_ids": ", ".join(
+                str(i) for i in unlinked.get_column("refund_transaction_id").head(20).to_list()
+            )
+            if unlinked.height
+            else "none",
+        },
+    )
+
+
+@dg.asset(**_ANALYTICS_ASSET)
+def signup_cohorts(
+    warehouse: WarehouseResource, analytics_options: AnalyticsOptions
+) -> dg.MaterializeResult:
+    """Do customers stay? Monthly signup cohorts with customer and revenue retention.
+
+    A customer's cohort is the month of their first completed sale; they count as active
+    in a later month when they buy or hold MRR at its end. Table `analytics_cohorts`.
+    """
+    options = analytics_options.metric_options()
+    transactions, subscriptions = _read_inputs(warehouse)
+    as_of = mrr_metrics.as_of_month(transactions, options.reporting_timezone)
+    if as_of is None:
+        _replace(warehouse, {analytics_tables.cohorts: pl.DataFrame()})
+        return dg.MaterializeResult(metadata={"cohorts": 0})
+    _, active = subscription_timeline(transactions, subscriptions, options)
+    cohorts = retention_metrics.signup_cohorts(
+        transactions, active, as_of, options.reporting_timezone
+    )
+    _replace(warehouse, {analytics_tables.cohorts: cohorts})
+    grid = retention_metrics.retention_grid(_main_currency(cohorts))
+    return dg.MaterializeResult(
+        metadata={
+            "cohorts": cohorts.select("cohort_month", "currency").unique().height,
+            "customer_retention": dg.MetadataValue.md(markdown_table(grid, max_rows=24)),
+        }
+    )
+
+
+analytics_job = dg.define_asset_job(
+    "analytics_job",
+    selection=dg.AssetSelection.groups(ANALYTICS_GROUP),
+    description="Recompute every revenue metric from what the warehouse holds now.",
+)

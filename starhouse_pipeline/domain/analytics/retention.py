@@ -1,0 +1,113 @@
+"""Customers over time: monthly signup cohorts and the realized value of each customer."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from starhouse_pipeline.domain.analytics.frames import (
+    COMPLETED,
+    completed_refunds,
+    completed_sales,
+    money_sum,
+    month_of,
+    rate,
+)
+
+CUSTOMER = ("contact_id", "currency")
+
+
+def customer_value(transactions: pl.DataFrame, timezone: str) -> pl.DataFrame:
+    """Realized value per customer: net revenue received so far (sales minus refunds)."""
+    completed = transactions.filter(
+        (pl.col("status") == COMPLETED) & pl.col("contact_id").is_not_null()
+    ).with_columns(month_of("transaction_date", timezone).alias("month"))
+    return (
+        completed.group_by(CUSTOMER)
+        .agg(
+            pl.col("month").filter(completed_sales()).min().alias("first_month"),
+            pl.col("month").max().alias("last_month"),
+            money_sum(pl.col("amount").filter(completed_sales())).alias("gross"),
+            money_sum(pl.col("amount").filter(completed_refunds())).alias("refunds"),
+            money_sum(pl.col("amount")).alias("net_revenue"),
+            completed_sales().sum().cast(pl.Int64).alias("sales"),
+        )
+        .filter(pl.col("first_month").is_not_null())
+        .sort(CUSTOMER)
+    )
+
+
+def signup_cohorts(
+    transactions: pl.DataFrame,
+    customer_mrr: pl.DataFrame,
+    as_of_month: date,
+    timezone: str,
+) -> pl.DataFrame:
+    """Per signup month (first completed sale) and months since: who is still active, and
+    the cohort's net revenue.
+
+    Active in a month = a completed sale in that month, or MRR at its end (an annual
+    subscriber stays active between renewals). customer_retention = active ÷ cohort size;
+    revenue_retention = the month's net revenue ÷ the signup month's net revenue.
+    """
+    completed = transactions.filter(
+        (pl.col("status") == COMPLETED) & pl.col("contact_id").is_not_null()
+    ).with_columns(month_of("transaction_date", timezone).alias("month"))
+    cohort_of = (
+        completed.filter(completed_sales())
+        .group_by(CUSTOMER)
+        .agg(pl.col("month").min().alias("cohort_month"))
+    )
+    buying = completed.filter(completed_sales()).select(*CUSTOMER, "month")
+    subscribed = customer_mrr.filter(pl.col("mrr") > 0).select(*CUSTOMER, "month")
+    active = pl.concat([buying, subscribed]).unique().join(cohort_of, on=CUSTOMER)
+    revenue = (
+        completed.join(cohort_of, on=CUSTOMER)
+        .group_by("cohort_month", "currency", "month")
+        .agg(money_sum(pl.col("amount")).alias("net_revenue"))
+    )
+    sizes = cohort_of.group_by("cohort_month", "currency").agg(
+        pl.len().cast(pl.Int64).alias("cohort_customers")
+    )
+    grid = sizes.with_columns(
+        pl.date_ranges("cohort_month", pl.lit(as_of_month), "1mo").alias("month")
+    ).explode("month")
+    counts = active.group_by("cohort_month", "currency", "month").agg(
+        pl.len().cast(pl.Int64).alias("active_customers")
+    )
+    keys = ["cohort_month", "currency", "month"]
+    table = (
+        grid.join(counts, on=keys, how="left")
+        .join(revenue, on=keys, how="left")
+        .with_columns(
+            pl.col("active_customers").fill_null(0),
+            pl.col("net_revenue").fill_null(0),
+            (
+                (pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
+                + pl.col("month").dt.month().cast(pl.Int32)
+                - pl.col("cohort_month").dt.month().cast(pl.Int32)
+            ).alias("months_since_signup"),
+        )
+        .sort(keys)
+    )
+    first_revenue = pl.col("net_revenue").first().over("cohort_month", "currency", order_by="month")
+    return table.with_columns(
+        rate(pl.col("active_customers"), pl.col("cohort_customers")).alias("customer_retention"),
+        rate(pl.col("net_revenue"), first_revenue).alias("revenue_retention"),
+    )
+
+
+def retention_grid(cohorts: pl.DataFrame, months: int = 12) -> pl.DataFrame:
+    """The classic triangle: one row per cohort, one column per month since signup (%)."""
+    if cohorts.is_empty():
+        return cohorts
+    return (
+        cohorts.filter(pl.col("months_since_signup") <= months)
+        .with_columns(
+            (pl.col("customer_retention") * 100).round(1).alias("retention_pct"),
+            pl.col("months_since_signup").cast(pl.String).alias("m"),
+        )
+        .pivot(on="m", index=["cohort_month", "cohort_customers"], values="retention_pct")
+        .sort("cohort_month", descending=True)
+    )
