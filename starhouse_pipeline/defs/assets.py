@@ -12,6 +12,7 @@ from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import products as product_rules
 from starhouse_pipeline.domain.masking import mask_email_expr
+from starhouse_pipeline.domain.quarantine import masked_sample
 from starhouse_pipeline.domain.reading import (
     ExportContractError,
     RawExport,
@@ -51,7 +52,7 @@ def raw_kajabi_csv(config: ImportConfig) -> dg.Output[RawExport]:
     try:
         raw = read_transactions_export(config.path)
     except ExportContractError as error:
-        raise dg.Failure(description=str(error)) from error
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     return dg.Output(
         raw,
         metadata={
@@ -79,9 +80,16 @@ def validated_transactions(
     Rows that break a rule (unknown type or status, unparseable amount or date, a date
     without offset, a malformed email, a conflicting duplicate ID, ...) are written to the
     `quarantined_rows` table with file, line, rule and the raw row; good rows go on.
-    Identical duplicate rows collapse to one.
+    Identical duplicate rows collapse to one. Earlier quarantined rows this export deals
+    with (same ID, or no usable ID and the same file name) are marked resolved.
     """
     validated = validate_export(raw_kajabi_csv)
+    seen_ids = pl.concat(
+        [
+            validated.valid.get_column("external_transaction_id"),
+            validated.quarantined.get_column("external_transaction_id"),
+        ]
+    )
     with warehouse.transaction(dry_run=import_options.dry_run) as connection:
         bookkeeping.record_import_run(
             connection,
@@ -90,6 +98,9 @@ def validated_transactions(
             rows_read=validated.rows_read,
             rows_quarantined=validated.quarantined.height,
             rows_collapsed=len(validated.collapsed_lines),
+        )
+        resolved = bookkeeping.resolve_quarantine(
+            connection, context.run_id, validated.file, seen_ids
         )
         bookkeeping.write_quarantine(
             connection, context.run_id, validated.file, validated.quarantined
@@ -101,8 +112,12 @@ def validated_transactions(
             "valid": validated.valid.height,
             "quarantined": validated.quarantined.height,
             "duplicates_collapsed": len(validated.collapsed_lines),
+            "earlier_quarantine_resolved": resolved,
             "quarantine_by_rule": dg.MetadataValue.md(
                 markdown_table(quarantine_by_rule(validated.quarantined))
+            ),
+            "quarantine_sample": dg.MetadataValue.md(
+                markdown_table(masked_sample(validated.quarantined))
             ),
             "preview": dg.MetadataValue.md(markdown_table(_masked_preview(validated.valid))),
         },

@@ -8,11 +8,16 @@ and pass; the row accounting still runs on the planned counts.
 import dagster as dg
 import polars as pl
 
-from starhouse_pipeline.defs.assets import contact_enrichments, loaded_transactions
-from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.defs.assets import (
+    contact_enrichments,
+    loaded_transactions,
+    validated_transactions,
+)
+from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import reconciliation
 from starhouse_pipeline.domain.contacts import ContactOutcome, is_blank
-from starhouse_pipeline.domain.report import markdown_table
+from starhouse_pipeline.domain.quarantine import quarantine_share_verdict
+from starhouse_pipeline.domain.report import markdown_table, quarantine_by_rule
 from starhouse_pipeline.domain.transactions import LoadOutcome
 from starhouse_pipeline.domain.validation import ValidatedTransactions
 from starhouse_pipeline.warehouse import contacts, transactions
@@ -178,3 +183,36 @@ def enrichment_never_overwrote(
             "existing_values_changed": lost.height,
         },
     )
+
+
+def quarantine_share_check() -> dg.AssetChecksDefinition:
+    """The blocking quarantine-share gate on `validated_transactions`.
+
+    Built by a function, not at module level, so `definitions.py` decides where it is wired.
+    """
+
+    @dg.asset_check(asset=validated_transactions, blocking=True)
+    def quarantine_share_within_threshold(
+        validated_transactions: ValidatedTransactions, import_options: ImportOptions
+    ) -> dg.AssetCheckResult:
+        """At most `max_quarantine_share` of the rows read (default 1%) are quarantined; above
+        that the export is probably wrong as a whole, so the run stops before the load."""
+        validated = validated_transactions
+        verdict = quarantine_share_verdict(
+            validated.rows_read, validated.quarantined.height, import_options.max_quarantine_share
+        )
+        return dg.AssetCheckResult(
+            passed=verdict.passed,
+            description=verdict.description,
+            metadata={
+                "rows_read": validated.rows_read,
+                "quarantined": validated.quarantined.height,
+                "quarantined_share": dg.MetadataValue.float(verdict.share),
+                "max_quarantine_share": dg.MetadataValue.float(verdict.threshold),
+                "quarantine_by_rule": dg.MetadataValue.md(
+                    markdown_table(quarantine_by_rule(validated.quarantined))
+                ),
+            },
+        )
+
+    return quarantine_share_within_threshold

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 import sqlalchemy as sa
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine, database_url, redacted
 
@@ -55,6 +55,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class ImportOptions(dg.ConfigurableResource):
-    """Per-run choices. Set `dry_run: true` in the launchpad to see what would change."""
+    """Per-run choices. Set `dry_run: true` in the launchpad to see what would change.
+
+    `max_quarantine_share` is the largest share of an export's rows that may be quarantined
+    before the run stops ahead of the load (0.01: more than 1% stops it).
+    """
 
     dry_run: bool = False
+    max_quarantine_share: float = Field(default=0.01, ge=0.0, le=1.0)

@@ -9,7 +9,11 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.domain.reading import ExportFile
 from starhouse_pipeline.warehouse.dialect import upsert_insert
+from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows
+
+# Rules under which a row has no usable ID: such a row can only be matched by its file.
+_NO_USABLE_ID_RULES = ("id_present", "id_numeric")
 
 
 def record_import_run(
@@ -55,6 +59,61 @@ def write_quarantine(
     ]
     connection.execute(quarantined_rows.insert(), records)
     return len(records)
+
+
+def resolve_quarantine(
+    connection: sa.Connection, run_id: str, file: ExportFile, seen_ids: pl.Series
+) -> int:
+    """Close earlier quarantined rows that this run has dealt with; returns how many.
+
+    An open row is closed (`resolved_at`, `resolved_by_run_id`) when this run read a row with
+    the same external ID (it now loads, or it is quarantined again under this run, so the open
+    quarantine holds only the latest verdict), or when it had no usable ID and this run read
+    a file of the same name (the fixed file: its rows that are still wrong are quarantined
+    again under this run). Rows from other files whose IDs this export does not contain stay
+    open.
+    """
+    ids = seen_ids.drop_nulls().unique().alias("external_transaction_id").to_frame()
+    staged = stage_frame(
+        connection, "stage_seen_transaction_ids", ids, {"external_transaction_id": sa.Text()}
+    )
+    same_id = quarantined_rows.c.external_transaction_id.in_(
+        sa.select(staged.c.external_transaction_id)
+    )
+    same_file_without_id = sa.and_(
+        quarantined_rows.c.source_file == file.name,
+        sa.or_(
+            quarantined_rows.c.external_transaction_id.is_(None),
+            quarantined_rows.c.rule.in_(_NO_USABLE_ID_RULES),
+        ),
+    )
+    result = connection.execute(
+        sa.update(quarantined_rows)
+        .where(
+            quarantined_rows.c.resolved_at.is_(None),
+            quarantined_rows.c.run_id != run_id,
+            sa.or_(same_id, same_file_without_id),
+        )
+        .values(resolved_at=sa.func.now(), resolved_by_run_id=run_id)
+    )
+    staged.drop(connection)
+    return result.rowcount
+
+
+def open_quarantine_counts(connection: sa.Connection) -> pl.DataFrame:
+    """Quarantined rows not yet resolved, per file and rule: what is still wrong."""
+    rows = connection.execute(
+        sa.select(
+            quarantined_rows.c.source_file,
+            quarantined_rows.c.rule,
+            sa.func.count().label("rows"),
+        )
+        .where(quarantined_rows.c.resolved_at.is_(None))
+        .group_by(quarantined_rows.c.source_file, quarantined_rows.c.rule)
+        .order_by(quarantined_rows.c.source_file, quarantined_rows.c.rule)
+    ).all()
+    schema = {"source_file": pl.String, "rule": pl.String, "rows": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def read_quarantine(connection: sa.Connection, run_id: str) -> pl.DataFrame:
