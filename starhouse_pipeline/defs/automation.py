@@ -12,6 +12,9 @@ import_job = dg.define_asset_job(
     "import_job",
     selection=dg.AssetSelection.groups("kajabi_import"),
     description="Import one Kajabi transactions export into the CRM, with its checks and report.",
+    # One process for the whole chain: its steps run one after another anyway, and a
+    # process per step would re-import polars and Dagster and re-read every frame.
+    executor_def=dg.in_process_executor,
 )
 
 

@@ -17,7 +17,7 @@ from starhouse_pipeline.domain.contacts import (
     enrichment_log_rows,
 )
 from starhouse_pipeline.settings import ENRICHMENT_SOURCE, SOURCE_SYSTEM
-from starhouse_pipeline.warehouse.dialect import locking, upsert_insert
+from starhouse_pipeline.warehouse.dialect import count_affected, locking, upsert_insert
 from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import CONTACT_EMAIL_KEY, contact_enrichment_log, contacts
 
@@ -64,9 +64,15 @@ def create_contacts(connection: sa.Connection, to_create: pl.DataFrame, run_id: 
         pl.lit(SOURCE_SYSTEM).alias("source_system"),
         pl.lit(run_id).alias("created_by_run_id"),
     )
-    insert = upsert_insert(connection, contacts).on_conflict_do_nothing()
-    result = connection.execute(insert, records.to_dicts())
-    return result.rowcount
+    staged = stage_frame(
+        connection, "stage_new_contacts", records, dict.fromkeys(records.columns, _TEXT)
+    )
+    # `WHERE true` settles SQLite's parse of INSERT ... SELECT ... ON CONFLICT.
+    insert = upsert_insert(connection, contacts).from_select(
+        records.columns,
+        sa.select(*(staged.c[column] for column in records.columns)).where(sa.true()),
+    )
+    return count_affected(connection, insert.on_conflict_do_nothing())
 
 
 def fill_phones(connection: sa.Connection, fills: pl.DataFrame) -> list[int]:

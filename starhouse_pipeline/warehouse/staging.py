@@ -1,18 +1,18 @@
-"""Moving a polars frame into a temporary table in bulk: COPY on PostgreSQL, batches on SQLite.
+"""Moving polars frames into tables in bulk: COPY on PostgreSQL, raw batches on SQLite.
 
 Every set-based write starts here: stage the frame once, then one INSERT ... SELECT or
-UPDATE ... FROM per target table.
+UPDATE ... FROM per target table; rows known to be new are copied straight in.
 """
 
-from __future__ import annotations
-
-import itertools
 from collections.abc import Mapping
 
 import polars as pl
 import sqlalchemy as sa
 
-_SQLITE_BATCH_ROWS = 20_000
+from starhouse_pipeline.warehouse.types import sqlite_storage_expressions
+
+_SQLITE_BATCH_ROWS = 50_000
+_COPY_SLICE_ROWS = 100_000
 
 
 def stage_frame(
@@ -30,26 +30,35 @@ def stage_frame(
     )
     table.drop(connection, checkfirst=True)
     table.create(connection)
-    frame = frame.select(list(column_types))
-    if connection.dialect.name == "postgresql":
-        _copy_into(connection, table, frame)
-    else:
-        _insert_batches(connection, table, frame)
+    copy_rows(connection, table, frame.select(list(column_types)))
     return table
 
 
-def _copy_into(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-    """CSV COPY: polars writes null unquoted and empty text as "", which COPY keeps apart."""
+def copy_rows(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> int:
+    """Insert every row of `frame` (columns named as the table's) and return how many."""
     if frame.is_empty():
-        return
+        return 0
+    if connection.dialect.name == "postgresql":
+        return _copy_into(connection, table, frame)
+    return _insert_batches(connection, table, frame)
+
+
+def _copy_into(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> int:
+    """CSV COPY: polars writes null unquoted and empty text as "", which COPY keeps apart."""
     columns = ", ".join(f'"{column}"' for column in frame.columns)
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN (FORMAT csv)') as copy:
-        for chunk in frame.iter_slices(n_rows=200_000):
+        for chunk in frame.iter_slices(n_rows=_COPY_SLICE_ROWS):
             copy.write(chunk.write_csv(include_header=False))
+    return cursor.rowcount
 
 
-def _insert_batches(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-    rows = frame.iter_rows(named=True)
-    while batch := list(itertools.islice(rows, _SQLITE_BATCH_ROWS)):
-        connection.execute(table.insert(), batch)
+def _insert_batches(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> int:
+    """Plain DB-API batches in SQLite's own representation (see warehouse.types)."""
+    stored = frame.with_columns(sqlite_storage_expressions(table, frame.columns))
+    columns = ", ".join(f'"{column}"' for column in stored.columns)
+    marks = ", ".join("?" for _ in stored.columns)
+    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+    for chunk in stored.iter_slices(n_rows=_SQLITE_BATCH_ROWS):
+        connection.exec_driver_sql(sql, chunk.rows())
+    return stored.height

@@ -1,6 +1,9 @@
-"""Loading transactions: stage once, then one INSERT and one UPDATE, keyed on the source id."""
+"""Loading transactions, keyed on (source_system, external_transaction_id).
 
-from __future__ import annotations
+Only the keys and row hashes are staged to decide what is new, changed or unchanged; then
+new rows go straight into the table in bulk (COPY on PostgreSQL) and changed rows are staged
+whole and applied with one UPDATE ... FROM. An unchanged re-import moves only the keys.
+"""
 
 from dataclasses import dataclass
 
@@ -9,19 +12,21 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS
 from starhouse_pipeline.settings import SOURCE_SYSTEM
-from starhouse_pipeline.warehouse.dialect import as_json, count_affected, upsert_insert
-from starhouse_pipeline.warehouse.staging import stage_frame
+from starhouse_pipeline.warehouse.dialect import as_json, count_affected
+from starhouse_pipeline.warehouse.staging import copy_rows, stage_frame
 from starhouse_pipeline.warehouse.tables import IdType, transactions
 from starhouse_pipeline.warehouse.types import Money, UtcDateTime
 
-_STAGE_TYPES: dict[str, sa.types.TypeEngine] = {
-    column: sa.Text() for column in TRANSACTION_RECORD_COLUMNS
+_TEXT = sa.Text()
+_RECORD_TYPES: dict[str, sa.types.TypeEngine] = {
+    column: _TEXT for column in TRANSACTION_RECORD_COLUMNS
 } | {
     "transaction_date": UtcDateTime(),
     "amount": Money(),
     "contact_id": IdType,
     "product_id": IdType,
 }
+_KEY_TYPES = {"source_system": _TEXT, "external_transaction_id": _TEXT, "source_row_hash": _TEXT}
 _UPDATABLE = [
     c for c in TRANSACTION_RECORD_COLUMNS if c not in ("source_system", "external_transaction_id")
 ]
@@ -33,12 +38,16 @@ class LoadCounts:
     updated: int
 
 
-def stage_transactions(connection: sa.Connection, records: pl.DataFrame) -> sa.Table:
-    return stage_frame(connection, "stage_transactions", records, _STAGE_TYPES)
+def _same_transaction(staged: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        transactions.c.source_system == staged.c.source_system,
+        transactions.c.external_transaction_id == staged.c.external_transaction_id,
+    )
 
 
-def read_held_hashes(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
-    """The row hash the warehouse holds for each staged id that it already has."""
+def read_held_hashes(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
+    """The row hash the warehouse holds for each record's id that it already has."""
+    staged = stage_frame(connection, "stage_transaction_hashes", records, _KEY_TYPES)
     rows = connection.execute(
         sa.select(transactions.c.external_transaction_id, transactions.c.source_row_hash).join(
             staged, _same_transaction(staged)
@@ -48,62 +57,87 @@ def read_held_hashes(connection: sa.Connection, staged: sa.Table) -> pl.DataFram
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _same_transaction(staged: sa.Table) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        transactions.c.source_system == staged.c.source_system,
-        transactions.c.external_transaction_id == staged.c.external_transaction_id,
-    )
+def insert_new(connection: sa.Connection, new: pl.DataFrame, run_id: str) -> int:
+    """Bulk-insert records known to be new (the caller holds the import lock)."""
+    rows = new.select(TRANSACTION_RECORD_COLUMNS).with_columns(import_run_id=pl.lit(run_id))
+    return copy_rows(connection, transactions, rows)
 
 
-def upsert_transactions(connection: sa.Connection, staged: sa.Table, run_id: str) -> LoadCounts:
-    """Insert staged rows the warehouse lacks; update those whose source row changed."""
-    columns = [*TRANSACTION_RECORD_COLUMNS, "import_run_id"]
-    selected = [
-        as_json(connection, staged.c.raw_source) if c == "raw_source" else staged.c[c]
-        for c in TRANSACTION_RECORD_COLUMNS
-    ]
-    insert = upsert_insert(connection, transactions).from_select(
-        columns,
-        sa.select(*selected, sa.literal(run_id, sa.Text())).where(
-            ~sa.exists().where(_same_transaction(staged))
-        ),
-    )
-    inserted = count_affected(
-        connection,
-        insert.on_conflict_do_nothing(index_elements=["source_system", "external_transaction_id"]),
-    )
+def update_changed(connection: sa.Connection, changed: pl.DataFrame, run_id: str) -> int:
+    """Apply the records whose source row changed since the warehouse last saw them."""
+    if changed.is_empty():
+        return 0
+    staged = stage_frame(connection, "stage_changed_transactions", changed, _RECORD_TYPES)
+    values = {
+        column: as_json(connection, staged.c.raw_source)
+        if column == "raw_source"
+        else staged.c[column]
+        for column in _UPDATABLE
+    }
     update = (
         sa.update(transactions)
         .where(
             _same_transaction(staged),
             transactions.c.source_row_hash.is_distinct_from(staged.c.source_row_hash),
         )
-        .values(
-            {
-                **{
-                    c: as_json(connection, staged.c.raw_source)
-                    if c == "raw_source"
-                    else staged.c[c]
-                    for c in _UPDATABLE
-                },
-                "import_run_id": run_id,
-                "updated_at": sa.func.now(),
-            }
+        .values({**values, "import_run_id": run_id, "updated_at": sa.func.now()})
+    )
+    return count_affected(connection, update)
+
+
+def stage_export_keys(connection: sa.Connection, valid: pl.DataFrame) -> sa.Table:
+    """Stage one export's ids (and whether each has an offer) to read back what is held."""
+    keys = valid.select(
+        pl.lit(SOURCE_SYSTEM).alias("source_system"),
+        "external_transaction_id",
+        pl.col("offer_id").is_not_null().alias("has_offer"),
+    )
+    types = {"source_system": _TEXT, "external_transaction_id": _TEXT, "has_offer": sa.Boolean()}
+    return stage_frame(connection, "stage_export_keys", keys, types)
+
+
+def totals_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
+    """Row count and exact amount per (type, status, currency), summed by the database."""
+    rows = connection.execute(
+        sa.select(
+            transactions.c.transaction_type,
+            transactions.c.status,
+            transactions.c.currency,
+            sa.func.count().label("rows"),
+            sa.type_coerce(sa.func.sum(transactions.c.amount), Money()).label("amount"),
         )
-    )
-    updated = count_affected(connection, update)
-    return LoadCounts(inserted=inserted, updated=updated)
+        .join(staged, _same_transaction(staged))
+        .group_by(transactions.c.transaction_type, transactions.c.status, transactions.c.currency)
+    ).all()
+    schema = {
+        "transaction_type": pl.String,
+        "status": pl.String,
+        "currency": pl.String,
+        "rows": pl.Int64,
+        "amount": pl.Decimal(38, 2),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row").sort(list(schema)[:3])
 
 
-def stage_transaction_keys(connection: sa.Connection, external_ids: pl.Series) -> sa.Table:
-    """Stage the ids of one export, to read back exactly what the warehouse holds for them."""
-    keys = (
-        external_ids.alias("external_transaction_id")
-        .to_frame()
-        .with_columns(pl.lit(SOURCE_SYSTEM).alias("source_system"))
-    )
-    types = {"source_system": sa.Text(), "external_transaction_id": sa.Text()}
-    return stage_frame(connection, "stage_transaction_keys", keys, types)
+def unlinked_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
+    """Held rows of the export without a contact, or with an offer but without a product."""
+    no_contact = transactions.c.contact_id.is_(None)
+    no_product = sa.and_(staged.c.has_offer, transactions.c.product_id.is_(None))
+    rows = connection.execute(
+        sa.select(
+            transactions.c.external_transaction_id,
+            no_contact.label("without_contact"),
+            no_product.label("without_product"),
+        )
+        .join(staged, _same_transaction(staged))
+        .where(sa.or_(no_contact, no_product))
+    ).all()
+    schema = {
+        "external_transaction_id": pl.String,
+        "without_contact": pl.Boolean,
+        "without_product": pl.Boolean,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def revenue_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
@@ -119,37 +153,12 @@ def revenue_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFr
         .having(sa.func.count(completed) > 0)
         .order_by(transactions.c.currency)
     ).all()
-    schema = {"currency": pl.String, "revenue": pl.Decimal(12, 2)}
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def read_loaded(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
-    """What the warehouse now holds for the staged ids: the reconciliation's other side."""
-    rows = connection.execute(
-        sa.select(
-            transactions.c.external_transaction_id,
-            transactions.c.transaction_type,
-            transactions.c.status,
-            transactions.c.currency,
-            transactions.c.amount,
-            transactions.c.contact_id,
-            transactions.c.product_id,
-        ).join(staged, _same_transaction(staged))
-    ).all()
-    schema = {
-        "external_transaction_id": pl.String,
-        "transaction_type": pl.String,
-        "status": pl.String,
-        "currency": pl.String,
-        "amount": pl.Decimal(12, 2),
-        "contact_id": pl.Int64,
-        "product_id": pl.Int64,
-    }
+    schema = {"currency": pl.String, "revenue": pl.Decimal(38, 2)}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def totals_by_source_system(connection: sa.Connection) -> pl.DataFrame:
-    """Row count and completed-revenue per source system, for before/after in the report."""
+    """Row count and completed revenue per source system, for before/after in the report."""
     completed = sa.case((transactions.c.status == "completed", transactions.c.amount))
     rows = connection.execute(
         sa.select(
@@ -160,5 +169,5 @@ def totals_by_source_system(connection: sa.Connection) -> pl.DataFrame:
         .group_by(transactions.c.source_system)
         .order_by(transactions.c.source_system)
     ).all()
-    schema = {"source_system": pl.String, "rows": pl.Int64, "revenue": pl.Decimal(12, 2)}
+    schema = {"source_system": pl.String, "rows": pl.Int64, "revenue": pl.Decimal(38, 2)}
     return pl.DataFrame(rows, schema=schema, orient="row")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
@@ -68,3 +69,21 @@ class Money(sa.TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
         return Decimal(value).quantize(Decimal("0.01"))
+
+
+def sqlite_storage_expressions(table: sa.Table, columns: list[str]) -> list[pl.Expr]:
+    """The representation the types above give SQLite, as polars expressions for bulk loads.
+
+    Money becomes integer cents and UtcDateTime naive UTC text, exactly as the type
+    decorators would write them one value at a time.
+    """
+    expressions = []
+    for name in columns:
+        column_type = table.c[name].type
+        if isinstance(column_type, Money):
+            cents = (pl.col(name) * 100).cast(pl.Int64, strict=True)
+            expressions.append(cents.alias(name))
+        elif isinstance(column_type, UtcDateTime):
+            text = pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
+            expressions.append(text.alias(name))
+    return expressions
