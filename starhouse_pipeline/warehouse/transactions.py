@@ -18,9 +18,7 @@ from starhouse_pipeline.warehouse.tables import IdType, transactions
 from starhouse_pipeline.warehouse.types import Money, UtcDateTime
 
 _TEXT = sa.Text()
-_RECORD_TYPES: dict[str, sa.types.TypeEngine] = {
-    column: _TEXT for column in TRANSACTION_RECORD_COLUMNS
-} | {
+_RECORD_TYPES: dict[str, sa.types.TypeEngine] = dict.fromkeys(TRANSACTION_RECORD_COLUMNS, _TEXT) | {
     "transaction_date": UtcDateTime(),
     "amount": Money(),
     "contact_id": IdType,
