@@ -22,6 +22,7 @@ from starhouse_pipeline.domain.report import markdown_table, quarantine_by_rule
 from starhouse_pipeline.domain.transactions import (
     LoadOutcome,
     classify_changes,
+    export_facts,
     transaction_records,
 )
 from starhouse_pipeline.domain.validation import ValidatedTransactions, validate_export
@@ -224,13 +225,11 @@ def loaded_transactions(
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         totals_before = transactions.totals_by_source_system(connection)
-        staged = transactions.stage_transactions(connection, records)
-        changes = classify_changes(records, transactions.read_held_hashes(connection, staged))
-        if dry_run:
-            inserted, updated = changes.new.height, changes.changed.height
-        else:
-            counts = transactions.upsert_transactions(connection, staged, context.run_id)
-            inserted, updated = counts.inserted, counts.updated
+        changes = classify_changes(records, transactions.read_held_hashes(connection, records))
+        inserted, updated = changes.new.height, changes.changed.height
+        if not dry_run:
+            inserted = transactions.insert_new(connection, changes.new, context.run_id)
+            updated = transactions.update_changed(connection, changes.changed, context.run_id)
             bookkeeping.finish_import_run(
                 connection,
                 context.run_id,
@@ -244,6 +243,7 @@ def loaded_transactions(
         updated=updated,
         unchanged=changes.unchanged.height,
         totals_before=totals_before,
+        export=export_facts(validated_transactions),
     )
     return dg.Output(outcome, metadata={**outcome.counts, "dry_run": dry_run})
 

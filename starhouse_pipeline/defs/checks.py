@@ -18,11 +18,9 @@ from starhouse_pipeline.domain import reconciliation
 from starhouse_pipeline.domain.contacts import ContactOutcome, is_blank
 from starhouse_pipeline.domain.quarantine import quarantine_share_verdict
 from starhouse_pipeline.domain.report import markdown_table, quarantine_by_rule
-from starhouse_pipeline.domain.transactions import LoadOutcome
+from starhouse_pipeline.domain.transactions import ExportFacts, LoadOutcome
 from starhouse_pipeline.domain.validation import ValidatedTransactions
 from starhouse_pipeline.warehouse import contacts, transactions
-
-_VALIDATED = {"validated": dg.AssetIn("validated_transactions")}
 
 
 def _dry_run_result() -> dg.AssetCheckResult:
@@ -31,117 +29,97 @@ def _dry_run_result() -> dg.AssetCheckResult:
     )
 
 
-def _loaded_for_export(
-    warehouse: WarehouseResource, validated: ValidatedTransactions
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The warehouse rows and completed revenue for the export's valid ids (read-only)."""
+def _held_for_export(
+    warehouse: WarehouseResource, export: ExportFacts
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """What the warehouse holds for the export's valid ids, aggregated by the database:
+    totals per (type, status, currency), unlinked rows, and completed revenue."""
     with warehouse.transaction(dry_run=True) as connection:
-        staged = transactions.stage_transaction_keys(
-            connection, validated.valid.get_column("external_transaction_id")
-        )
+        staged = transactions.stage_export_keys(connection, export.keys)
         return (
-            transactions.read_loaded(connection, staged),
+            transactions.totals_for_staged(connection, staged),
+            transactions.unlinked_for_staged(connection, staged),
             transactions.revenue_for_staged(connection, staged),
         )
 
 
-@dg.asset_check(asset=loaded_transactions, blocking=True, additional_ins=_VALIDATED)
+@dg.asset_check(asset=loaded_transactions, blocking=True)
 def transactions_reconcile_with_export(
-    loaded_transactions: LoadOutcome,
-    validated: ValidatedTransactions,
-    warehouse: WarehouseResource,
+    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     """Per (type, status, currency): row count and exact amount read equal those loaded."""
     if loaded_transactions.dry_run:
         return _dry_run_result()
-    loaded, _ = _loaded_for_export(warehouse, validated)
-    expected = reconciliation.totals_by_kind(validated.valid)
-    mismatches = reconciliation.compare_totals(expected, reconciliation.totals_by_kind(loaded))
+    export = loaded_transactions.export
+    held, _, _ = _held_for_export(warehouse, export)
+    mismatches = reconciliation.compare_totals(export.totals, held)
     return dg.AssetCheckResult(
         passed=mismatches.is_empty(),
         metadata={
-            "groups": expected.height,
-            "rows_expected": validated.valid.height,
-            "rows_in_warehouse": loaded.height,
-            "amount_expected": str(reconciliation.decimal_total(validated.valid)),
-            "amount_in_warehouse": str(reconciliation.decimal_total(loaded)),
-            "totals": dg.MetadataValue.md(markdown_table(expected)),
+            "groups": export.totals.height,
+            "rows_expected": int(export.totals.get_column("rows").sum()),
+            "rows_in_warehouse": int(held.get_column("rows").sum()),
+            "amount_expected": str(reconciliation.decimal_total(export.totals)),
+            "amount_in_warehouse": str(reconciliation.decimal_total(held)),
+            "totals": dg.MetadataValue.md(markdown_table(export.totals)),
             "mismatches": dg.MetadataValue.md(markdown_table(mismatches)),
         },
     )
 
 
-@dg.asset_check(asset=loaded_transactions, blocking=True, additional_ins=_VALIDATED)
-def every_row_accounted_for(
-    loaded_transactions: LoadOutcome, validated: ValidatedTransactions
-) -> dg.AssetCheckResult:
+@dg.asset_check(asset=loaded_transactions, blocking=True)
+def every_row_accounted_for(loaded_transactions: LoadOutcome) -> dg.AssetCheckResult:
     """Rows read = loaded new + updated + unchanged + quarantined + collapsed duplicates."""
-    load = loaded_transactions
-    accounted = (
-        load.inserted
-        + load.updated
-        + load.unchanged
-        + validated.quarantined.height
-        + len(validated.collapsed_lines)
-    )
+    load, export = loaded_transactions, loaded_transactions.export
+    accounted = load.inserted + load.updated + load.unchanged + export.quarantined
+    accounted += export.collapsed
     return dg.AssetCheckResult(
-        passed=accounted == validated.rows_read,
+        passed=accounted == export.rows_read,
         metadata={
-            "rows_read": validated.rows_read,
+            "rows_read": export.rows_read,
             "accounted": accounted,
             **load.counts,
-            "quarantined": validated.quarantined.height,
-            "duplicates_collapsed": len(validated.collapsed_lines),
+            "quarantined": export.quarantined,
+            "duplicates_collapsed": export.collapsed,
         },
     )
 
 
-@dg.asset_check(asset=loaded_transactions, blocking=True, additional_ins=_VALIDATED)
+@dg.asset_check(asset=loaded_transactions, blocking=True)
 def transactions_have_contact_and_product(
-    loaded_transactions: LoadOutcome,
-    validated: ValidatedTransactions,
-    warehouse: WarehouseResource,
+    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     """Every loaded transaction has a contact, and a product whenever it has an Offer ID."""
     if loaded_transactions.dry_run:
         return _dry_run_result()
-    loaded, _ = _loaded_for_export(warehouse, validated)
-    offers = validated.valid.select("external_transaction_id", "offer_id")
-    joined = loaded.join(offers, on="external_transaction_id", how="left")
-    no_contact = joined.filter(pl.col("contact_id").is_null())
-    no_product = joined.filter(pl.col("offer_id").is_not_null() & pl.col("product_id").is_null())
+    _, unlinked, _ = _held_for_export(warehouse, loaded_transactions.export)
     return dg.AssetCheckResult(
-        passed=no_contact.is_empty() and no_product.is_empty(),
+        passed=unlinked.is_empty(),
         metadata={
-            "without_contact": no_contact.height,
-            "with_offer_but_without_product": no_product.height,
-            "example_ids": ", ".join(
-                pl.concat([no_contact, no_product])["external_transaction_id"].head(10).to_list()
-            )
+            "without_contact": int(unlinked.get_column("without_contact").sum()),
+            "with_offer_but_without_product": int(unlinked.get_column("without_product").sum()),
+            "example_ids": ", ".join(unlinked["external_transaction_id"].head(10).to_list())
             or "none",
         },
     )
 
 
-@dg.asset_check(asset=loaded_transactions, additional_ins=_VALIDATED)
+@dg.asset_check(asset=loaded_transactions)
 def revenue_counts_completed_only(
-    loaded_transactions: LoadOutcome,
-    validated: ValidatedTransactions,
-    warehouse: WarehouseResource,
+    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     """Revenue (completed rows, refunds negative) agrees between polars and SQL; failed and
     pending money is reported apart and never counted."""
     if loaded_transactions.dry_run:
         return _dry_run_result()
-    _, revenue_in_sql = _loaded_for_export(warehouse, validated)
-    revenue = reconciliation.revenue_by_currency(validated.valid)
-    not_revenue = reconciliation.not_revenue_by_status(validated.valid)
+    export = loaded_transactions.export
+    _, _, revenue_in_sql = _held_for_export(warehouse, export)
     return dg.AssetCheckResult(
-        passed=_by_currency(revenue) == _by_currency(revenue_in_sql),
+        passed=_by_currency(export.revenue) == _by_currency(revenue_in_sql),
         metadata={
-            "revenue": dg.MetadataValue.md(markdown_table(revenue)),
+            "revenue": dg.MetadataValue.md(markdown_table(export.revenue)),
             "revenue_in_warehouse": dg.MetadataValue.md(markdown_table(revenue_in_sql)),
-            "failed_and_pending": dg.MetadataValue.md(markdown_table(not_revenue)),
+            "failed_and_pending": dg.MetadataValue.md(markdown_table(export.not_revenue)),
         },
     )
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from starhouse_pipeline.domain.validation import RAW_JSON
+from starhouse_pipeline.domain import reconciliation
+from starhouse_pipeline.domain.validation import RAW_JSON, ValidatedTransactions
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 
 TRANSACTION_RECORD_COLUMNS = (
@@ -95,14 +96,41 @@ def classify_changes(records: pl.DataFrame, existing: pl.DataFrame) -> Transacti
 
 
 @dataclass(frozen=True)
+class ExportFacts:
+    """What the checks compare the warehouse against, small enough to pass around cheaply."""
+
+    rows_read: int
+    quarantined: int
+    collapsed: int
+    keys: pl.DataFrame  # external_transaction_id, offer_id (of every valid row)
+    totals: pl.DataFrame  # reconciliation.totals_by_kind of the valid rows
+    revenue: pl.DataFrame  # reconciliation.revenue_by_currency of the valid rows
+    not_revenue: pl.DataFrame  # reconciliation.not_revenue_by_status of the valid rows
+
+
+def export_facts(validated: ValidatedTransactions) -> ExportFacts:
+    valid = validated.valid
+    return ExportFacts(
+        rows_read=validated.rows_read,
+        quarantined=validated.quarantined.height,
+        collapsed=len(validated.collapsed_lines),
+        keys=valid.select("external_transaction_id", "offer_id"),
+        totals=reconciliation.totals_by_kind(valid),
+        revenue=reconciliation.revenue_by_currency(valid),
+        not_revenue=reconciliation.not_revenue_by_status(valid),
+    )
+
+
+@dataclass(frozen=True)
 class LoadOutcome:
-    """What loading one export did (or, on a dry run, would do)."""
+    """What loading one export did (or, on a dry run, would do), and what it was given."""
 
     dry_run: bool
     inserted: int
     updated: int
     unchanged: int
     totals_before: pl.DataFrame
+    export: ExportFacts
 
     @property
     def counts(self) -> dict[str, int]:
