@@ -37,6 +37,12 @@ dev: $(STAMP)
 	$(BIN)/starhouse db upgrade
 	$(BIN)/starhouse dev
 
+## The import benchmark of issue 3 (minutes to hours; never part of `make test`). Options go in
+## BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 20000 --repeats 1"; see bench/run.py --help.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 ## Regenerate the bundled sample from its deterministic generator.
 sample: $(STAMP)
 	$(BIN)/python -m starhouse_pipeline.samples.generator data/samples

@@ -1,0 +1,1 @@
+"""The import benchmark of issue 3: the project beside the floor and the alternatives."""
