@@ -34,6 +34,33 @@ def stage_frame(
     return table
 
 
+def stage_like(
+    connection: sa.Connection, name: str, target: sa.Table, frame: pl.DataFrame
+) -> sa.Table:
+    """Stage `frame` in a temporary table whose columns have the target's own types.
+
+    On PostgreSQL the column types are read from the live table, so an existing database
+    whose columns use enums, json or varchar is staged in exactly those types and the
+    UPDATE ... FROM that follows needs no casts.
+    """
+    columns = list(frame.columns)
+    table = sa.Table(
+        name,
+        sa.MetaData(),
+        *(sa.Column(column, target.c[column].type) for column in columns),
+        prefixes=["TEMPORARY"],
+    )
+    table.drop(connection, checkfirst=True)
+    if connection.dialect.name == "postgresql":
+        selected = ", ".join(f'"{column}"' for column in columns)
+        source = f'SELECT {selected} FROM "{target.name}" WITH NO DATA'
+        connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" AS {source}')
+    else:
+        table.create(connection)
+    copy_rows(connection, table, frame)
+    return table
+
+
 def copy_rows(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> int:
     """Insert every row of `frame` (columns named as the table's) and return how many."""
     if frame.is_empty():

@@ -6,25 +6,23 @@ whole and applied with one UPDATE ... FROM. An unchanged re-import moves only th
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS
 from starhouse_pipeline.settings import SOURCE_SYSTEM
-from starhouse_pipeline.warehouse.dialect import as_json, count_affected
-from starhouse_pipeline.warehouse.staging import copy_rows, stage_frame
-from starhouse_pipeline.warehouse.tables import IdType, transactions
-from starhouse_pipeline.warehouse.types import Money, UtcDateTime
+from starhouse_pipeline.warehouse.dialect import count_affected
+from starhouse_pipeline.warehouse.staging import copy_rows, stage_frame, stage_like
+from starhouse_pipeline.warehouse.tables import transactions
+from starhouse_pipeline.warehouse.types import Money
 
 _TEXT = sa.Text()
-_RECORD_TYPES: dict[str, sa.types.TypeEngine] = dict.fromkeys(TRANSACTION_RECORD_COLUMNS, _TEXT) | {
-    "transaction_date": UtcDateTime(),
-    "amount": Money(),
-    "contact_id": IdType,
-    "product_id": IdType,
-}
 _KEY_TYPES = {"source_system": _TEXT, "external_transaction_id": _TEXT, "source_row_hash": _TEXT}
+# Compared as text: an existing CRM may declare status as an enum, which has no `=` with a
+# bound varchar parameter.
+_IS_COMPLETED = sa.cast(transactions.c.status, sa.Text()) == "completed"
 _UPDATABLE = [
     c for c in TRANSACTION_RECORD_COLUMNS if c not in ("source_system", "external_transaction_id")
 ]
@@ -57,7 +55,11 @@ def read_held_hashes(connection: sa.Connection, records: pl.DataFrame) -> pl.Dat
 
 def insert_new(connection: sa.Connection, new: pl.DataFrame, run_id: str) -> int:
     """Bulk-insert records known to be new (the caller holds the import lock)."""
-    rows = new.select(TRANSACTION_RECORD_COLUMNS).with_columns(import_run_id=pl.lit(run_id))
+    rows = new.select(TRANSACTION_RECORD_COLUMNS).with_columns(
+        import_run_id=pl.lit(run_id),
+        # Set here rather than left to a default: an existing CRM table may have none.
+        created_at=pl.lit(datetime.now(UTC)),
+    )
     return copy_rows(connection, transactions, rows)
 
 
@@ -65,13 +67,8 @@ def update_changed(connection: sa.Connection, changed: pl.DataFrame, run_id: str
     """Apply the records whose source row changed since the warehouse last saw them."""
     if changed.is_empty():
         return 0
-    staged = stage_frame(connection, "stage_changed_transactions", changed, _RECORD_TYPES)
-    values = {
-        column: as_json(connection, staged.c.raw_source)
-        if column == "raw_source"
-        else staged.c[column]
-        for column in _UPDATABLE
-    }
+    staged = stage_like(connection, "stage_changed_transactions", transactions, changed)
+    values = {column: staged.c[column] for column in _UPDATABLE}
     update = (
         sa.update(transactions)
         .where(
@@ -140,7 +137,7 @@ def unlinked_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataF
 
 def revenue_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
     """Completed revenue per currency computed by the database, independently of polars."""
-    completed = sa.case((transactions.c.status == "completed", transactions.c.amount))
+    completed = sa.case((_IS_COMPLETED, transactions.c.amount))
     rows = connection.execute(
         sa.select(
             transactions.c.currency,
@@ -157,7 +154,7 @@ def revenue_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFr
 
 def totals_by_source_system(connection: sa.Connection) -> pl.DataFrame:
     """Row count and completed revenue per source system, for before/after in the report."""
-    completed = sa.case((transactions.c.status == "completed", transactions.c.amount))
+    completed = sa.case((_IS_COMPLETED, transactions.c.amount))
     rows = connection.execute(
         sa.select(
             transactions.c.source_system,
