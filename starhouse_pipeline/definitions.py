@@ -17,7 +17,12 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([assets, analytics]), import_report],
         asset_checks=dg.load_asset_checks_from_modules([checks, analytics]),
-        jobs=[import_job, analytics.analytics_job],
+        jobs=[
+            import_job,
+            analytics.analytics_job,
+            analytics.subscriptions_import_job,
+            analytics.people_import_job,
+        ],
         schedules=[daily_import_schedule],
         sensors=[inbox_sensor],
         resources={

@@ -8,15 +8,16 @@ Amounts in numeric metadata are floats so Dagster can plot them over materializa
 exact Decimal values are in the tables and in the text metadata.
 """
 
-from __future__ import annotations
-
 from decimal import Decimal
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from starhouse_pipeline.defs.assets import WAREHOUSE_POOL
-from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
+from starhouse_pipeline.domain import people as people_rules
+from starhouse_pipeline.domain import subscriptions as subscription_rules
 from starhouse_pipeline.domain.analytics import mrr as mrr_metrics
 from starhouse_pipeline.domain.analytics import payments as payment_metrics
 from starhouse_pipeline.domain.analytics import products as product_metrics
@@ -25,9 +26,15 @@ from starhouse_pipeline.domain.analytics import retention as retention_metrics
 from starhouse_pipeline.domain.analytics import revenue as revenue_metrics
 from starhouse_pipeline.domain.analytics.charts import bar_chart_markdown
 from starhouse_pipeline.domain.analytics.frames import MetricOptions, divide_money
-from starhouse_pipeline.domain.report import markdown_table
+from starhouse_pipeline.domain.export_contract import ExportContractError
+from starhouse_pipeline.domain.report import markdown_table, quarantine_by_rule
+from starhouse_pipeline.samples.analytics_samples import (
+    PEOPLE_SAMPLE_NAME,
+    SUBSCRIPTIONS_SAMPLE_NAME,
+)
+from starhouse_pipeline.settings import SAMPLES_DIR
 from starhouse_pipeline.warehouse import analytics as warehouse_analytics
-from starhouse_pipeline.warehouse import analytics_tables
+from starhouse_pipeline.warehouse import analytics_tables, bookkeeping
 
 ANALYTICS_GROUP = "analytics"
 _AFTER_IMPORT = ["loaded_transactions"]
@@ -526,6 +533,302 @@ def signup_cohorts(
             "customer_retention": dg.MetadataValue.md(markdown_table(grid, max_rows=24)),
         }
     )
+
+
+# -- the Subscriptions and People exports ------------------------------------------------------
+
+EXPORTS_GROUP = "kajabi_exports"
+
+
+class SubscriptionsExportConfig(dg.Config):
+    """Which Subscriptions export to import."""
+
+    path: str = Field(
+        default=str(SAMPLES_DIR / SUBSCRIPTIONS_SAMPLE_NAME),
+        description="Path of a Kajabi Subscriptions export (CSV). Defaults to the sample.",
+    )
+
+
+class PeopleExportConfig(dg.Config):
+    """Which People export to import."""
+
+    path: str = Field(
+        default=str(SAMPLES_DIR / PEOPLE_SAMPLE_NAME),
+        description="Path of a Kajabi People export (CSV). Defaults to the sample.",
+    )
+
+
+def _read_or_fail(read, path: str):
+    try:
+        return read(path)
+    except ExportContractError as error:
+        raise dg.Failure(description=str(error)) from error
+
+
+@dg.asset(group_name=EXPORTS_GROUP, kinds={"csv", "polars", "sql"}, pool=WAREHOUSE_POOL)
+def kajabi_subscriptions(
+    context: dg.AssetExecutionContext,
+    config: SubscriptionsExportConfig,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+) -> dg.Output[subscription_rules.SubscriptionImport]:
+    """Who subscribes to what, at what price and interval, as Kajabi's Subscriptions export
+    says: table `subscriptions`, linked to contacts (by email) and products (by Offer ID).
+
+    Rows that break a rule are quarantined with line and reason; identical repeats collapse.
+    Offers with no product are reported (never created here), as are customers without a
+    contact. Re-importing changes nothing; a newer export updates what Kajabi changed.
+    """
+    export = _read_or_fail(subscription_rules.read_subscriptions_export, config.path)
+    validated = subscription_rules.validate_subscriptions(export)
+    dry_run = import_options.dry_run
+    with warehouse.transaction(dry_run=dry_run) as connection:
+        bookkeeping.record_import_run(
+            connection,
+            context.run_id,
+            validated.file,
+            rows_read=validated.rows_read,
+            rows_quarantined=validated.quarantined.height,
+            rows_collapsed=len(validated.collapsed_lines),
+        )
+        bookkeeping.write_quarantine(
+            connection, context.run_id, validated.file, validated.quarantined
+        )
+        linked = subscription_rules.link_products(
+            validated.valid, warehouse_analytics.read_products(connection)
+        )
+        contact_ids = warehouse_analytics.contact_ids_by_email(
+            connection, linked.get_column("email")
+        )
+        records = subscription_rules.subscription_records(linked, contact_ids)
+        counts = warehouse_analytics.upsert_subscriptions(
+            connection, records, context.run_id, dry_run=dry_run
+        )
+    outcome = subscription_rules.SubscriptionImport(
+        file=validated.file,
+        dry_run=dry_run,
+        rows_read=validated.rows_read,
+        quarantined=validated.quarantined.height,
+        collapsed=len(validated.collapsed_lines),
+        valid_ids=records.get_column("external_subscription_id").to_list(),
+        expected_totals=subscription_rules.totals_by_status(records),
+        counts=counts,
+        unmapped_offers=subscription_rules.unmapped_offers(linked),
+        without_contact=records.filter(pl.col("contact_id").is_null()).height,
+    )
+    return dg.Output(
+        outcome,
+        metadata={
+            "rows_read": outcome.rows_read,
+            **counts,
+            "quarantined": outcome.quarantined,
+            "duplicates_collapsed": outcome.collapsed,
+            "unmapped_subscriptions": int(outcome.unmapped_offers["subscriptions"].sum()),
+            "subscriptions_without_contact": outcome.without_contact,
+            "unmapped_offers": dg.MetadataValue.md(markdown_table(outcome.unmapped_offers)),
+            "quarantine_by_rule": dg.MetadataValue.md(
+                markdown_table(quarantine_by_rule(validated.quarantined))
+            ),
+            "by_status": dg.MetadataValue.md(markdown_table(outcome.expected_totals)),
+            "dry_run": dry_run,
+        },
+    )
+
+
+@dg.asset_check(asset=kajabi_subscriptions, blocking=True)
+def subscriptions_reconcile_with_export(
+    kajabi_subscriptions: subscription_rules.SubscriptionImport, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    """Per (status, currency): count and exact amount read equal those in `subscriptions`."""
+    outcome = kajabi_subscriptions
+    if outcome.dry_run:
+        return dg.AssetCheckResult(passed=True, description="Dry run: nothing was written.")
+    with warehouse.transaction(dry_run=True) as connection:
+        stored = warehouse_analytics.read_subscriptions_by_id(
+            connection, pl.Series(outcome.valid_ids, dtype=pl.String)
+        )
+    found = subscription_rules.totals_by_status(stored)
+    expected = outcome.expected_totals
+    return dg.AssetCheckResult(
+        passed=expected.equals(found),
+        metadata={
+            "expected": dg.MetadataValue.md(markdown_table(expected)),
+            "in_warehouse": dg.MetadataValue.md(markdown_table(found)),
+        },
+    )
+
+
+@dg.asset_check(asset=kajabi_subscriptions, blocking=True)
+def every_subscription_row_accounted_for(
+    kajabi_subscriptions: subscription_rules.SubscriptionImport,
+) -> dg.AssetCheckResult:
+    """Rows read = inserted + updated + unchanged + quarantined + collapsed duplicates."""
+    outcome = kajabi_subscriptions
+    return dg.AssetCheckResult(
+        passed=outcome.accounted_rows == outcome.rows_read,
+        metadata={"rows_read": outcome.rows_read, "accounted": outcome.accounted_rows},
+    )
+
+
+@dg.asset_check(asset=kajabi_subscriptions)
+def subscriptions_have_product_and_contact(
+    kajabi_subscriptions: subscription_rules.SubscriptionImport,
+) -> dg.AssetCheckResult:
+    """Every subscription's offer has a product and its customer a contact (a warning:
+    unmapped offers are listed so the operator can create or map the products)."""
+    outcome = kajabi_subscriptions
+    unmapped = int(outcome.unmapped_offers["subscriptions"].sum())
+    return dg.AssetCheckResult(
+        passed=unmapped == 0 and outcome.without_contact == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "unmapped_subscriptions": unmapped,
+            "unmapped_offers": dg.MetadataValue.md(markdown_table(outcome.unmapped_offers)),
+            "subscriptions_without_contact": outcome.without_contact,
+        },
+    )
+
+
+@dg.asset(group_name=EXPORTS_GROUP, kinds={"csv", "polars", "sql"}, pool=WAREHOUSE_POOL)
+def kajabi_people(
+    context: dg.AssetExecutionContext,
+    config: PeopleExportConfig,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+) -> dg.Output[people_rules.PeopleImport]:
+    """Kajabi's contacts merged into the CRM without overwriting anything: empty fields are
+    filled (and logged), differing values are reported as conflicts, new people added.
+
+    Conflicts go to `contact_conflicts` (contact and field, no values); fills to
+    `contact_enrichment_log` with source `kajabi_people`.
+    """
+    export = _read_or_fail(people_rules.read_people_export, config.path)
+    validated = people_rules.validate_people(export)
+    dry_run = import_options.dry_run
+    with warehouse.transaction(dry_run=dry_run) as connection:
+        bookkeeping.record_import_run(
+            connection,
+            context.run_id,
+            validated.file,
+            rows_read=validated.rows_read,
+            rows_quarantined=validated.quarantined.height,
+            rows_collapsed=len(validated.collapsed_lines),
+        )
+        bookkeeping.write_quarantine(
+            connection, context.run_id, validated.file, validated.quarantined
+        )
+        snapshot = warehouse_analytics.read_people_snapshot(
+            connection, validated.valid.get_column("email")
+        )
+        plan = people_rules.plan_people(validated.valid, snapshot)
+        counts = people_rules.plan_counts(plan)
+        if not dry_run:
+            counts |= warehouse_analytics.apply_people_plan(connection, plan, context.run_id)
+    outcome = people_rules.PeopleImport(
+        dry_run=dry_run,
+        rows_read=validated.rows_read,
+        quarantined=validated.quarantined.height,
+        collapsed=len(validated.collapsed_lines),
+        counts=counts,
+        snapshot=snapshot,
+    )
+    conflicts_by_field = plan.conflicts.group_by("field").len().sort("field")
+    return dg.Output(
+        outcome,
+        metadata={
+            "rows_read": outcome.rows_read,
+            **counts,
+            "quarantined": outcome.quarantined,
+            "duplicates_collapsed": outcome.collapsed,
+            "conflicts_by_field": dg.MetadataValue.md(markdown_table(conflicts_by_field)),
+            "dry_run": dry_run,
+        },
+    )
+
+
+@dg.asset_check(asset=kajabi_people, blocking=True)
+def people_import_never_overwrote(
+    context: dg.AssetCheckExecutionContext,
+    kajabi_people: people_rules.PeopleImport,
+    warehouse: WarehouseResource,
+) -> dg.AssetCheckResult:
+    """Every value a matched contact held before the import is still there, conflicts
+    included (they are reported, not applied)."""
+    if kajabi_people.dry_run:
+        return dg.AssetCheckResult(passed=True, description="Dry run: nothing was written.")
+    before = kajabi_people.snapshot
+    with warehouse.transaction(dry_run=True) as connection:
+        now = warehouse_analytics.read_people_fields(connection, before["id"].to_list())
+        conflicts = warehouse_analytics.read_conflicts(connection, context.run.run_id)
+    fields = list(people_rules.PEOPLE_FIELDS)
+    held = before.unpivot(index="id", on=fields, variable_name="field").filter(
+        ~people_rules.is_blank("value")
+    )
+    current = now.unpivot(index="id", on=fields, variable_name="field", value_name="now")
+    changed = held.join(current, on=["id", "field"]).filter(pl.col("value") != pl.col("now"))
+    return dg.AssetCheckResult(
+        passed=changed.is_empty(),
+        metadata={
+            "values_held_before": held.height,
+            "values_changed": changed.height,
+            "conflicts_reported": conflicts.height,
+        },
+    )
+
+
+@dg.asset(
+    group_name=ANALYTICS_GROUP,
+    deps=["mrr_movements", "kajabi_subscriptions"],
+    kinds={"polars", "sql"},
+    pool=WAREHOUSE_POOL,
+)
+def mrr_export_reconciliation(
+    warehouse: WarehouseResource, analytics_options: AnalyticsOptions
+) -> dg.MaterializeResult:
+    """Does the MRR rebuilt from charges agree with what the Subscriptions export says
+    customers pay? The difference per customer, with its likely cause.
+
+    Compares the latest month of the charge timeline with the export's paying subscriptions
+    (active, pending cancellation, past due) normalized to monthly. Table
+    `analytics_mrr_reconciliation`; only customers that differ are listed.
+    """
+    options = analytics_options.metric_options()
+    transactions, subscriptions = _read_inputs(warehouse)
+    as_of = mrr_metrics.as_of_month(transactions, options.reporting_timezone)
+    if as_of is None:
+        return dg.MaterializeResult(metadata={"customers_differing": 0})
+    _, active = subscription_timeline(transactions, subscriptions, options)
+    export = subscription_rules.export_mrr(subscriptions)
+    differences = mrr_metrics.reconcile_with_export(active, export, as_of)
+    _replace(warehouse, {analytics_tables.mrr_reconciliation: differences})
+    timeline_total = active.filter(pl.col("month") == as_of)["mrr"].sum()
+    by_cause = (
+        differences.group_by("cause")
+        .agg(pl.len().alias("customers"), pl.col("difference").sum().alias("difference"))
+        .sort("customers", descending=True)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "month": str(as_of),
+            "timeline_mrr": str(timeline_total or Decimal("0.00")),
+            "export_mrr": str(export["export_mrr"].sum() or Decimal("0.00")),
+            "customers_differing": differences.height,
+            "by_cause": dg.MetadataValue.md(markdown_table(by_cause)),
+        }
+    )
+
+
+subscriptions_import_job = dg.define_asset_job(
+    "subscriptions_import_job",
+    selection=dg.AssetSelection.assets(kajabi_subscriptions),
+    description="Import one Kajabi Subscriptions export into `subscriptions`, with its checks.",
+)
+
+people_import_job = dg.define_asset_job(
+    "people_import_job",
+    selection=dg.AssetSelection.assets(kajabi_people),
+    description="Merge one Kajabi People export into `contacts` without overwriting anything.",
+)
 
 
 analytics_job = dg.define_asset_job(

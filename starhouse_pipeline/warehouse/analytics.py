@@ -6,14 +6,31 @@ INSERT) inside the caller's transaction, so readers see the old or the new table
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.analytics.frames import MONEY, TRANSACTIONS_SCHEMA
-from starhouse_pipeline.warehouse.analytics_tables import subscriptions
-from starhouse_pipeline.warehouse.tables import products, transactions
+from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS
+from starhouse_pipeline.domain.people import (
+    PEOPLE_FIELDS,
+    PEOPLE_SOURCE,
+    SNAPSHOT_SCHEMA,
+    PeoplePlan,
+)
+from starhouse_pipeline.settings import SOURCE_SYSTEM
+from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
+from starhouse_pipeline.warehouse.dialect import locking, upsert_insert
+from starhouse_pipeline.warehouse.staging import stage_frame
+from starhouse_pipeline.warehouse.tables import (
+    CONTACT_EMAIL_KEY,
+    contact_enrichment_log,
+    contacts,
+    products,
+    transactions,
+)
 
 _INSERT_BATCH_ROWS = 5_000
 
@@ -104,3 +121,256 @@ def metric_net_by_currency(connection: sa.Connection, table: sa.Table) -> dict[s
     total = sa.func.sum(table.c.net, type_=table.c.net.type)
     rows = connection.execute(sa.select(table.c.currency, total).group_by(table.c.currency)).all()
     return dict(rows)
+
+
+# -- the Subscriptions and People exports ---------------------------------------------------
+
+
+def read_products(connection: sa.Connection) -> pl.DataFrame:
+    rows = connection.execute(
+        sa.select(products.c.id, products.c.name, products.c.kajabi_offer_id)
+    ).all()
+    schema = {"id": pl.Int64, "name": pl.String, "kajabi_offer_id": pl.String}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def contact_ids_by_email(connection: sa.Connection, emails: pl.Series) -> pl.DataFrame:
+    """email -> contact id for the emails that have a contact (normalized match)."""
+    staged = stage_frame(
+        connection,
+        "stage_export_emails",
+        emails.unique().alias("email").to_frame(),
+        {"email": sa.Text()},
+    )
+    rows = connection.execute(
+        sa.select(staged.c.email, contacts.c.id).join(contacts, staged.c.email == CONTACT_EMAIL_KEY)
+    ).all()
+    return pl.DataFrame(rows, schema={"email": pl.String, "contact_id": pl.Int64}, orient="row")
+
+
+# Columns a newer export may change; the key and the first-seen time stay as they were.
+_SUBSCRIPTION_UPDATE_COLUMNS = (
+    "contact_id",
+    "product_id",
+    "kajabi_customer_id",
+    "kajabi_offer_id",
+    "offer_title",
+    "amount",
+    "currency",
+    "billing_interval",
+    "interval_months",
+    "status",
+    "started_on",
+    "next_payment_on",
+    "canceled_on",
+    "trial_ends_on",
+    "provider",
+    "coupon_used",
+    "raw_source",
+    "source_row_hash",
+    "import_run_id",
+)
+
+
+def upsert_subscriptions(
+    connection: sa.Connection, records: pl.DataFrame, run_id: str, *, dry_run: bool
+) -> dict[str, int]:
+    """Insert new subscriptions and update the ones Kajabi changed; count each kind."""
+    held = _held_subscription_hashes(connection, records.get_column("external_subscription_id"))
+    known = records.join(held, on="external_subscription_id", how="left")
+    is_new = pl.col("_held_hash").is_null()
+    changed = ~is_new & (pl.col("_held_hash") != pl.col("source_row_hash"))
+    counts = {
+        "inserted": known.filter(is_new).height,
+        "updated": known.filter(changed).height,
+        "unchanged": known.filter(~is_new & ~changed).height,
+    }
+    to_write = known.filter(is_new | changed).drop("_held_hash")
+    if dry_run or to_write.is_empty():
+        return counts
+    values = [
+        {
+            **row,
+            "raw_source": json.loads(row.pop("raw_json")),
+            "source_system": SOURCE_SYSTEM,
+            "import_run_id": run_id,
+        }
+        for row in to_write.to_dicts()
+    ]
+    insert = upsert_insert(connection, subscriptions)
+    statement = insert.on_conflict_do_update(
+        index_elements=["source_system", "external_subscription_id"],
+        set_={
+            **{column: insert.excluded[column] for column in _SUBSCRIPTION_UPDATE_COLUMNS},
+            "updated_at": sa.func.now(),
+        },
+    )
+    connection.execute(statement, values)
+    return counts
+
+
+def _held_subscription_hashes(connection: sa.Connection, ids: pl.Series) -> pl.DataFrame:
+    staged = stage_frame(
+        connection,
+        "stage_subscription_ids",
+        ids.alias("external_subscription_id").to_frame(),
+        {"external_subscription_id": sa.Text()},
+    )
+    rows = connection.execute(
+        sa.select(subscriptions.c.external_subscription_id, subscriptions.c.source_row_hash)
+        .join(staged, staged.c.external_subscription_id == subscriptions.c.external_subscription_id)
+        .where(subscriptions.c.source_system == SOURCE_SYSTEM)
+    ).all()
+    return pl.DataFrame(
+        rows, schema={"external_subscription_id": pl.String, "_held_hash": pl.String}, orient="row"
+    )
+
+
+def read_subscriptions_by_id(connection: sa.Connection, ids: pl.Series) -> pl.DataFrame:
+    """The stored subscriptions for these Kajabi ids: status, currency, amount, links."""
+    staged = stage_frame(
+        connection,
+        "stage_subscription_ids",
+        ids.alias("external_subscription_id").to_frame(),
+        {"external_subscription_id": sa.Text()},
+    )
+    rows = connection.execute(
+        sa.select(
+            subscriptions.c.external_subscription_id,
+            subscriptions.c.status,
+            subscriptions.c.currency,
+            subscriptions.c.amount,
+            subscriptions.c.contact_id,
+            subscriptions.c.product_id,
+        )
+        .join(staged, staged.c.external_subscription_id == subscriptions.c.external_subscription_id)
+        .where(subscriptions.c.source_system == SOURCE_SYSTEM)
+    ).all()
+    schema = {
+        "external_subscription_id": pl.String,
+        "status": pl.String,
+        "currency": pl.String,
+        "amount": MONEY,
+        "contact_id": pl.Int64,
+        "product_id": pl.Int64,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def read_people_snapshot(connection: sa.Connection, emails: pl.Series) -> pl.DataFrame:
+    """The contacts these people match, with the fields the People export may fill."""
+    staged = stage_frame(
+        connection,
+        "stage_people_emails",
+        emails.unique().alias("email").to_frame(),
+        {"email": sa.Text()},
+    )
+    query = locking(
+        connection,
+        sa.select(
+            contacts.c.id,
+            CONTACT_EMAIL_KEY.label("email_key"),
+            contacts.c.deleted_at.is_not(None).label("deleted"),
+            *(contacts.c[field] for field in PEOPLE_FIELDS),
+        ).join(staged, staged.c.email == CONTACT_EMAIL_KEY),
+        contacts,
+    )
+    return pl.DataFrame(connection.execute(query).all(), schema=SNAPSHOT_SCHEMA, orient="row")
+
+
+def apply_people_plan(connection: sa.Connection, plan: PeoplePlan, run_id: str) -> dict[str, int]:
+    """Create new contacts, fill only empty fields (logged), record conflicts; count all."""
+    created = _create_people(connection, plan.to_create, run_id)
+    filled = _fill_empty_fields(connection, plan.fills)
+    log = filled.with_columns(pl.lit(PEOPLE_SOURCE).alias("source"), pl.lit(run_id).alias("run_id"))
+    if log.height:
+        connection.execute(contact_enrichment_log.insert(), log.to_dicts())
+    conflicts = plan.conflicts.with_columns(
+        pl.lit(PEOPLE_SOURCE).alias("source"), pl.lit(run_id).alias("run_id")
+    )
+    if conflicts.height:
+        connection.execute(contact_conflicts.insert(), conflicts.to_dicts())
+    return {
+        "contacts_created": created,
+        "fields_filled": filled.height,
+        "conflicts_reported": conflicts.height,
+    }
+
+
+def _create_people(connection: sa.Connection, to_create: pl.DataFrame, run_id: str) -> int:
+    if to_create.is_empty():
+        return 0
+    records = to_create.with_columns(
+        pl.when(pl.col("phone").is_not_null()).then(pl.lit(PEOPLE_SOURCE)).alias("phone_source"),
+        pl.when(pl.col("address_line_1").is_not_null())
+        .then(pl.lit(PEOPLE_SOURCE))
+        .alias("billing_address_source"),
+        pl.lit(SOURCE_SYSTEM).alias("source_system"),
+        pl.lit(run_id).alias("created_by_run_id"),
+    )
+    # Counted from RETURNING: executemany rowcount is -1 on PostgreSQL.
+    insert = upsert_insert(connection, contacts).on_conflict_do_nothing().returning(contacts.c.id)
+    return len(connection.execute(insert, records.to_dicts()).all())
+
+
+def _blank(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    return sa.or_(column.is_(None), sa.func.trim(column) == "")
+
+
+def _fill_empty_fields(connection: sa.Connection, fills: pl.DataFrame) -> pl.DataFrame:
+    """One conditional UPDATE per field: a field that is no longer empty is left alone.
+
+    address_line_1 goes last, because the other address fields are filled only while it
+    is still empty.
+    """
+    order = [f for f in PEOPLE_FIELDS if f != "address_line_1"] + ["address_line_1"]
+    written = []
+    for field in order:
+        rows = fills.filter(pl.col("field") == field).select("contact_id", "value")
+        if rows.is_empty():
+            continue
+        staged = stage_frame(
+            connection,
+            "stage_people_fills",
+            rows,
+            {"contact_id": sa.BigInteger(), "value": sa.Text()},
+        )
+        condition = [contacts.c.id == staged.c.contact_id, _blank(contacts.c[field])]
+        values: dict = {field: staged.c.value, "updated_at": sa.func.now()}
+        if field in ADDRESS_FIELDS:
+            condition.append(_blank(contacts.c.address_line_1))
+            values["billing_address_source"] = PEOPLE_SOURCE
+        if field == "phone":
+            values["phone_source"] = PEOPLE_SOURCE
+        ids = (
+            connection.execute(
+                sa.update(contacts).where(*condition).values(**values).returning(contacts.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        written.append(
+            rows.filter(pl.col("contact_id").is_in(ids)).with_columns(pl.lit(field).alias("field"))
+        )
+    if not written:
+        return pl.DataFrame(schema={"contact_id": pl.Int64, "field": pl.String, "value": pl.String})
+    return pl.concat(written).select("contact_id", "field", "value")
+
+
+def read_conflicts(connection: sa.Connection, run_id: str) -> pl.DataFrame:
+    rows = connection.execute(
+        sa.select(contact_conflicts.c.contact_id, contact_conflicts.c.field).where(
+            contact_conflicts.c.run_id == run_id
+        )
+    ).all()
+    return pl.DataFrame(rows, schema={"contact_id": pl.Int64, "field": pl.String}, orient="row")
+
+
+def read_people_fields(connection: sa.Connection, contact_ids: list[int]) -> pl.DataFrame:
+    rows = connection.execute(
+        sa.select(contacts.c.id, *(contacts.c[field] for field in PEOPLE_FIELDS)).where(
+            contacts.c.id.in_(contact_ids)
+        )
+    ).all()
+    schema = {"id": pl.Int64, **dict.fromkeys(PEOPLE_FIELDS, pl.String)}
+    return pl.DataFrame(rows, schema=schema, orient="row")

@@ -281,3 +281,46 @@ def movements_add_up(summary: pl.DataFrame) -> pl.DataFrame:
         "starting_mrr", *(f"{'churned' if m == 'churn' else m}_mrr" for m in MOVEMENTS)
     )
     return summary.filter(explained != pl.col("mrr")).select("month", "currency", "mrr")
+
+
+def reconcile_with_export(
+    timeline: pl.DataFrame, export: pl.DataFrame, month: date
+) -> pl.DataFrame:
+    """Customers whose MRR at `month` differs between the charge timeline and the
+    Subscriptions export, with the likely cause. Export rows without a contact are one row.
+
+    `timeline`: contact_id, currency, month, mrr. `export`: contact_id, currency, export_mrr.
+    """
+    now = timeline.filter(pl.col("month") == month).select(
+        *CUSTOMER, pl.col("mrr").alias("timeline_mrr")
+    )
+    linked = export.filter(pl.col("contact_id").is_not_null())
+    unlinked = export.filter(pl.col("contact_id").is_null())
+    both = now.join(linked, on=CUSTOMER, how="full", coalesce=True).with_columns(
+        pl.col("timeline_mrr", "export_mrr").cast(TOTAL).fill_null(0)
+    )
+    orphans = unlinked.group_by("currency").agg(
+        pl.lit(None, pl.Int64).alias("contact_id"),
+        pl.lit(0).cast(TOTAL).alias("timeline_mrr"),
+        pl.col("export_mrr").sum().cast(TOTAL),
+    )
+    timeline_mrr, export_mrr = pl.col("timeline_mrr"), pl.col("export_mrr")
+    cause = (
+        pl.when(pl.col("contact_id").is_null())
+        .then(pl.lit("export subscription not linked to a contact"))
+        .when(export_mrr == 0)
+        .then(pl.lit("charged in the timeline, not paying in the export (canceled/paused/trial)"))
+        .when(timeline_mrr == 0)
+        .then(pl.lit("paying in the export, no subscription charge covers the month"))
+        .otherwise(pl.lit("amounts differ (coupon, price change, or interval)"))
+    )
+    return (
+        pl.concat([both.select(orphans.columns), orphans])
+        .filter(timeline_mrr != export_mrr)
+        .with_columns(
+            pl.lit(month).alias("month"),
+            (timeline_mrr - export_mrr).alias("difference"),
+            cause.alias("cause"),
+        )
+        .sort("cause", "contact_id", nulls_last=True)
+    )

@@ -1,0 +1,191 @@
+"""Kajabi's People export under the never-overwrite rule: fill empty fields, report conflicts.
+
+The export is a full dump of Kajabi's contacts. A person matches a CRM contact by normalized
+email. Kajabi may fill a contact's empty first or last name and phone, and the empty fields
+of the address block when `address_line_1` is empty (the same rule as the transactions
+chain). A field where both sides hold different values is a conflict: reported, never
+applied. People with no contact become new contacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS, is_blank
+from starhouse_pipeline.domain.reading import LINE_COLUMN
+from starhouse_pipeline.domain.subscriptions import (
+    ID_COLUMN,
+    RAW_JSON,
+    REASON,
+    RULE,
+    TextExport,
+    ValidatedExport,
+    quarantine_columns,
+    raw_json,
+    read_text_export,
+    split_duplicates,
+    text,
+)
+
+PEOPLE_SOURCE = "kajabi_people"
+PEOPLE_COLUMNS: tuple[str, ...] = (
+    "Name",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone Number (phone_number)",
+    "Mobile Phone Number (mobile_phone_number)",
+    "Address (address_line_1)",
+    "Address Line 2 (address_line_2)",
+    "City (address_city)",
+    "State (address_state)",
+    "Zip Code (address_zip)",
+    "Country (address_country)",
+    "ID",
+    "Member ID",
+    "Products",
+    "Tags",
+    "Last Activity",
+)
+REQUIRED_PEOPLE_COLUMNS = ("Email",)
+_ADDRESS_SOURCES = {
+    "address_line_1": "Address (address_line_1)",
+    "address_line_2": "Address Line 2 (address_line_2)",
+    "city": "City (address_city)",
+    "state": "State (address_state)",
+    "postal_code": "Zip Code (address_zip)",
+    "country": "Country (address_country)",
+}
+NAME_FIELDS = ("first_name", "last_name")
+PEOPLE_FIELDS = (*NAME_FIELDS, "phone", *ADDRESS_FIELDS)
+SNAPSHOT_SCHEMA = {
+    "id": pl.Int64,
+    "email_key": pl.String,
+    "deleted": pl.Boolean,
+    **dict.fromkeys(PEOPLE_FIELDS, pl.String),
+}
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+
+
+@dataclass(frozen=True)
+class PeoplePlan:
+    """What the export means for the contacts table."""
+
+    to_create: pl.DataFrame  # email + PEOPLE_FIELDS
+    fills: pl.DataFrame  # contact_id, field, value
+    conflicts: pl.DataFrame  # contact_id, field (values stay in the CRM and the export)
+    matched: int
+
+
+def read_people_export(path: str | Path) -> TextExport:
+    return read_text_export(path, (*REQUIRED_PEOPLE_COLUMNS, *PEOPLE_COLUMNS[:12]), "People")
+
+
+def validate_people(export: TextExport) -> ValidatedExport:
+    """One valid row per email; malformed emails and conflicting repeats are quarantined."""
+    rows = export.rows.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in PEOPLE_COLUMNS if c not in export.header
+    )
+    phone = pl.coalesce(
+        text("Phone Number (phone_number)"), text("Mobile Phone Number (mobile_phone_number)")
+    )
+    typed = rows.with_columns(
+        text("Email").str.to_lowercase().alias("email"),
+        text("ID").alias("kajabi_person_id"),
+        text("First Name").alias("first_name"),
+        text("Last Name").alias("last_name"),
+        phone.alias("phone"),
+        *(text(source).alias(field) for field, source in _ADDRESS_SOURCES.items()),
+    ).with_columns(raw_json(export.header))
+    rules = [
+        ("well_formed_row", pl.col("_ragged"), pl.lit("row has a different number of fields")),
+        (
+            "email_valid",
+            ~pl.col("email").str.contains(_EMAIL).fill_null(False),
+            pl.lit("Email is missing or malformed"),
+        ),
+    ]
+    typed, collapsed = split_duplicates(quarantine_columns(typed, rules), "email")
+    bad = pl.col(RULE).is_not_null()
+    return ValidatedExport(
+        file=export.file,
+        rows_read=export.rows.height,
+        valid=typed.filter(~bad).drop(RULE, REASON),
+        quarantined=typed.filter(bad).select(
+            LINE_COLUMN, pl.col("kajabi_person_id").alias(ID_COLUMN), RULE, REASON, RAW_JSON
+        ),
+        collapsed_lines=collapsed,
+    )
+
+
+def _same(left: str, right: str) -> pl.Expr:
+    """Equal once case, spacing and (for phones) punctuation are ignored."""
+
+    def key(column: str) -> pl.Expr:
+        return pl.col(column).str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
+
+    return key(left) == key(right)
+
+
+def _same_phone(left: str, right: str) -> pl.Expr:
+    return pl.col(left).str.replace_all(r"\D", "") == pl.col(right).str.replace_all(r"\D", "")
+
+
+def plan_people(valid: pl.DataFrame, snapshot: pl.DataFrame) -> PeoplePlan:
+    """Decide which contacts to create, which empty fields to fill, which conflicts to report."""
+    joined = valid.select("email", *PEOPLE_FIELDS).join(
+        snapshot.rename({field: f"crm_{field}" for field in PEOPLE_FIELDS}),
+        left_on="email",
+        right_on="email_key",
+        how="left",
+    )
+    new = joined.filter(pl.col("id").is_null()).select("email", *PEOPLE_FIELDS)
+    known = joined.filter(pl.col("id").is_not_null() & ~pl.col("deleted").fill_null(False))
+    fills, conflicts = [], []
+    for field in PEOPLE_FIELDS:
+        crm, kajabi = f"crm_{field}", field
+        may_fill = is_blank(crm) & ~is_blank(kajabi)
+        if field in ADDRESS_FIELDS:
+            may_fill = may_fill & is_blank("crm_address_line_1")
+        same = _same_phone(crm, kajabi) if field == "phone" else _same(crm, kajabi)
+        differs = ~is_blank(crm) & ~is_blank(kajabi) & ~same
+        fills.append(_field_rows(known.filter(may_fill), field, with_value=True))
+        conflicts.append(_field_rows(known.filter(differs), field, with_value=False))
+    return PeoplePlan(
+        to_create=new,
+        fills=pl.concat(fills).sort("contact_id", "field"),
+        conflicts=pl.concat(conflicts).sort("contact_id", "field"),
+        matched=joined.filter(pl.col("id").is_not_null()).height,
+    )
+
+
+def _field_rows(frame: pl.DataFrame, field: str, *, with_value: bool) -> pl.DataFrame:
+    columns = [pl.col("id").alias("contact_id"), pl.lit(field).alias("field")]
+    if with_value:
+        columns.append(pl.col(field).alias("value"))
+    return frame.select(columns)
+
+
+def plan_counts(plan: PeoplePlan) -> dict[str, int]:
+    """Counts only: safe for metadata and logs."""
+    return {
+        "contacts_matched": plan.matched,
+        "contacts_to_create": plan.to_create.height,
+        "fields_to_fill": plan.fills.height,
+        "conflicts": plan.conflicts.height,
+    }
+
+
+@dataclass(frozen=True)
+class PeopleImport:
+    """What importing one People export did; the snapshot is for the no-overwrite check."""
+
+    dry_run: bool
+    rows_read: int
+    quarantined: int
+    collapsed: int
+    counts: dict[str, int]
+    snapshot: pl.DataFrame
