@@ -68,9 +68,12 @@ def create_contacts(connection: sa.Connection, to_create: pl.DataFrame, run_id: 
         connection, "stage_new_contacts", records, dict.fromkeys(records.columns, _TEXT)
     )
     # `WHERE true` settles SQLite's parse of INSERT ... SELECT ... ON CONFLICT.
+    # Timestamps set here rather than left to defaults an existing CRM table may not have.
     insert = upsert_insert(connection, contacts).from_select(
-        records.columns,
-        sa.select(*(staged.c[column] for column in records.columns)).where(sa.true()),
+        [*records.columns, "created_at", "updated_at"],
+        sa.select(
+            *(staged.c[column] for column in records.columns), sa.func.now(), sa.func.now()
+        ).where(sa.true()),
     )
     return count_affected(connection, insert.on_conflict_do_nothing())
 

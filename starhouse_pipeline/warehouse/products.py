@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -36,11 +38,17 @@ def apply_product_plan(connection: sa.Connection, plan: ProductPlan) -> pl.DataF
         if result.rowcount != 1:
             raise RuntimeError(f"product {row['product_id']} gained an offer id concurrently")
     if not plan.to_create.is_empty():
+        now = datetime.now(UTC)
         insert = upsert_insert(connection, products).on_conflict_do_nothing()
         connection.execute(
             insert,
             [
-                {"name": row["name"], "kajabi_offer_id": row["offer_id"]}
+                {
+                    "name": row["name"],
+                    "kajabi_offer_id": row["offer_id"],
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for row in plan.to_create.iter_rows(named=True)
             ],
         )
