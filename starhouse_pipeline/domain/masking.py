@@ -34,3 +34,31 @@ def mask_name_expr(column: str) -> pl.Expr:
         .list.eval(pl.element().str.strip_chars().str.to_uppercase() + ".")
     )
     return initials.list.join(" ")
+
+
+def quoted_if_shaped(value: pl.Expr, shape: str, max_digits: int = 6) -> pl.Expr:
+    """`'value'` when it has the given shape (a full-match regex) and at most `max_digits`
+    digits, else `(value not shown)`.
+
+    For messages that reach logs, metadata and reports: a value quoted from a row may be a
+    name, email, phone or street that sits in the wrong column, so only values shaped like
+    what the column should hold (a code, an amount, a date) are quoted.
+    """
+    digits = value.str.count_matches(r"\d")
+    shaped = value.str.contains(f"^(?:{shape})$") & (digits <= max_digits)
+    return (
+        pl.when(value.is_null())
+        .then(pl.lit("''"))
+        .when(shaped)
+        .then(pl.format("'{}'", value))
+        .otherwise(pl.lit("(value not shown)"))
+    )
+
+
+def masked_identifier_expr(column: str) -> pl.Expr:
+    """A transaction ID as metadata may show it: numeric IDs as they are, others hidden."""
+    return (
+        pl.when(pl.col(column).str.contains(r"^\d{1,18}$"))
+        .then(pl.col(column))
+        .otherwise(pl.when(pl.col(column).is_not_null()).then(pl.lit("(not shown)")))
+    )

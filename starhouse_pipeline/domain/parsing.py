@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from starhouse_pipeline.domain.mapping import STATUSES, TRANSACTION_TYPES
+from starhouse_pipeline.domain.masking import quoted_if_shaped
 from starhouse_pipeline.domain.reading import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
 
 MONEY = pl.Decimal(12, 2)
@@ -27,6 +28,12 @@ MAX_FIELD_CHARS = 65_536
 _AMOUNT_PATTERN = r"^(?:-\$?|\$-?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
 _MAX_ABS_AMOUNT = 10**10  # NUMERIC(12,2)
 _EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+# Shapes a value must have for a reason to quote it (see masking.quoted_if_shaped): a
+# misplaced name, email, phone or street never has them. Kajabi's codes are lower case.
+_ID_SHAPE = r"[A-Za-z0-9_-]{1,24}"
+_AMOUNT_SHAPE = r"[0-9$€£(),.+ -]{1,20}"
+_CODE_SHAPE = r"[a-z][a-z_ ]{0,24}|[A-Z$€£]{1,5}"
+_DATE_SHAPE = r"[0-9 :./,TZ+-]{1,35}|[a-z]{1,12}"
 _OFFSET_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z")
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
@@ -54,23 +61,6 @@ class Rule:
     name: str
     fails: pl.Expr
     reason: pl.Expr
-
-
-def _shown(value: pl.Expr, max_chars: int = 40) -> pl.Expr:
-    """A value as a reason may quote it: emails and phone-like digit runs masked, cut short.
-
-    Reasons reach Dagster metadata and the report, so they must not carry personal data even
-    when a row's values sit in the wrong columns.
-    """
-    masked = value.str.replace_all(r"[^@\s]+@", "***@").str.replace_all(
-        r"\+?\(?\d(?:[\s().-]*\d){6,}", "<digits>"
-    )
-    return (
-        pl.when(masked.str.len_chars() > max_chars)
-        .then(masked.str.slice(0, max_chars) + "…")
-        .otherwise(masked)
-        .fill_null("")
-    )
 
 
 def _text(column: str) -> pl.Expr:
@@ -142,7 +132,8 @@ def row_rules() -> list[Rule]:
             "id_numeric",
             ~raw("external_transaction_id").str.contains(r"^\d{1,18}$"),
             pl.format(
-                "ID '{}' is not a transaction number", _shown(raw("external_transaction_id"))
+                "ID {} is not a transaction number",
+                quoted_if_shaped(raw("external_transaction_id"), _ID_SHAPE),
             ),
         ),
         Rule(
@@ -151,33 +142,44 @@ def row_rules() -> list[Rule]:
             pl.when(_text("Amount").is_null())
             .then(pl.lit("Amount is empty"))
             .otherwise(
-                pl.format("Amount '{}' is not an exact dollar amount", _shown(_text("Amount")))
+                pl.format(
+                    "Amount {} is not an exact dollar amount",
+                    quoted_if_shaped(_text("Amount"), _AMOUNT_SHAPE, max_digits=9),
+                )
             ),
         ),
         Rule(
             "currency_code",
             ~raw("currency").str.contains(r"^[A-Z]{3}$").fill_null(False),
-            pl.format("Currency '{}' is not an ISO code", _shown(raw("currency"))),
+            pl.format(
+                "Currency {} is not an ISO code", quoted_if_shaped(_text("Currency"), _CODE_SHAPE)
+            ),
         ),
         Rule(
             "known_type",
             raw("transaction_type").is_null(),
-            pl.format("unknown Type '{}'", _shown(raw("kajabi_type"))),
+            pl.format("unknown Type {}", quoted_if_shaped(_text("Type"), _CODE_SHAPE)),
         ),
         Rule(
             "known_status",
             raw("status").is_null(),
-            pl.format("unknown Status '{}'", _shown(raw("kajabi_status"))),
+            pl.format("unknown Status {}", quoted_if_shaped(_text("Status"), _CODE_SHAPE)),
         ),
         Rule(
             "created_at_offset",
             raw("transaction_date").is_null() & _naive_created_at().is_not_null(),
-            pl.format("Created At '{}' has no time-zone offset", _shown(_text("Created At"))),
+            pl.format(
+                "Created At {} has no time-zone offset",
+                quoted_if_shaped(_text("Created At"), _DATE_SHAPE, max_digits=20),
+            ),
         ),
         Rule(
             "created_at_parses",
             raw("transaction_date").is_null() & _naive_created_at().is_null(),
-            pl.format("Created At '{}' is not a date and time", _shown(_text("Created At"))),
+            pl.format(
+                "Created At {} is not a date and time",
+                quoted_if_shaped(_text("Created At"), _DATE_SHAPE, max_digits=20),
+            ),
         ),
         Rule(
             "email_valid",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from starhouse_pipeline.domain.masking import mask_email_expr
+from starhouse_pipeline.domain.masking import mask_email_expr, masked_identifier_expr
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -51,7 +51,7 @@ def masked_sample(quarantined: pl.DataFrame, rows: int = 10) -> pl.DataFrame:
         .with_columns(email.alias("_email"))
         .select(
             pl.col("_line").alias("line"),
-            pl.col("external_transaction_id").alias("id"),
+            masked_identifier_expr("external_transaction_id").alias("id"),
             pl.col("quarantine_rule").alias("rule"),
             pl.col("quarantine_reason").alias("reason"),
             mask_email_expr("_email").alias("email"),
