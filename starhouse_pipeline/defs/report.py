@@ -14,6 +14,12 @@ from starhouse_pipeline.domain.validation import ValidatedTransactions
 from starhouse_pipeline.settings import REPORTS_DIR
 from starhouse_pipeline.warehouse import transactions
 
+_PRODUCT_MATCH_LABELS = (
+    ("offer_id", "matched by Offer ID"),
+    ("name", "matched by name (Offer ID back-filled)"),
+    ("created", "created"),
+)
+
 
 class ReportConfig(dg.Config):
     """Where the Markdown report file goes."""
@@ -50,7 +56,7 @@ def import_report(
             collapsed=len(validated.collapsed_lines),
             load_counts=loaded_transactions.counts,
             product_counts={
-                kind: int((matched_by == kind).sum()) for kind in ("offer_id", "name", "created")
+                label: int((matched_by == kind).sum()) for kind, label in _PRODUCT_MATCH_LABELS
             },
             contact_counts=contact_enrichments.counts,
             totals_before=loaded_transactions.totals_before,

@@ -144,8 +144,14 @@ def _counts_frame(counts: dict[str, int]) -> pl.DataFrame:
 
 
 def _before_after(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """Rows and completed revenue per source system; a system new to the warehouse shows 0."""
+    joined = before.join(after, on="source_system", how="full", coalesce=True, suffix="_after")
     return (
-        before.join(after, on="source_system", how="full", coalesce=True, suffix="_after")
-        .rename({"rows": "rows_before", "revenue": "revenue_before"})
+        joined.rename({"rows": "rows_before", "revenue": "revenue_before"})
+        .with_columns(
+            pl.col("rows_before", "rows_after").fill_null(0),
+            pl.col("revenue_before", "revenue_after").fill_null(pl.lit(0).cast(pl.Decimal(38, 2))),
+        )
+        .select("source_system", "rows_before", "rows_after", "revenue_before", "revenue_after")
         .sort("source_system")
     )
