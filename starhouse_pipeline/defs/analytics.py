@@ -47,7 +47,7 @@ class AnalyticsOptions(dg.ConfigurableResource):
     reporting_timezone: str = MetricOptions.reporting_timezone
     recovery_window_days: int = MetricOptions.recovery_window_days
     past_due_grace_days: int = MetricOptions.past_due_grace_days
-    refunded_charges_count_in_mrr: bool = MetricOptions.refunded_charges_count_in_mrr
+    refunded_signups_count_in_mrr: bool = MetricOptions.refunded_signups_count_in_mrr
     ltv_churn_window_months: int = MetricOptions.ltv_churn_window_months
     min_pair_customers: int = MetricOptions.min_pair_customers
 
@@ -56,7 +56,7 @@ class AnalyticsOptions(dg.ConfigurableResource):
             reporting_timezone=self.reporting_timezone,
             recovery_window_days=self.recovery_window_days,
             past_due_grace_days=self.past_due_grace_days,
-            refunded_charges_count_in_mrr=self.refunded_charges_count_in_mrr,
+            refunded_signups_count_in_mrr=self.refunded_signups_count_in_mrr,
             ltv_churn_window_months=self.ltv_churn_window_months,
             min_pair_customers=self.min_pair_customers,
         )

@@ -180,12 +180,25 @@ def test_same_month_signup_and_churn_refund_setting() -> None:
     charges = mrr.subscription_charges(refunded, DEFAULTS, fully_refunded_charges(links))
     assert charges.is_empty()
     # ChartMogul's setting: refunds do not touch MRR: new in July, churn in August.
-    keep = replace(DEFAULTS, refunded_charges_count_in_mrr=True)
+    keep = replace(DEFAULTS, refunded_signups_count_in_mrr=True)
     assert _movements(refunded, keep) == [(7, 6, "new", "22.00"), (8, 6, "churn", "-22.00")]
 
 
+def test_a_refund_later_in_a_subscription_does_not_change_mrr() -> None:
+    # Three monthly charges; the second is refunded in full. Not a signup taken back, so
+    # MRR stays 22 throughout: no churn in February, no reactivation in March.
+    frame = frame_of(
+        transaction(1, "2025-01-10", "subscription", "completed", "22.00", 1, BASIC),
+        transaction(2, "2025-02-10", "subscription", "completed", "22.00", 1, BASIC),
+        transaction(3, "2025-02-12", "refund", "completed", "-22.00", 1, BASIC),
+        transaction(4, "2025-03-10", "subscription", "completed", "22.00", 1, BASIC),
+    )
+    assert _movements(frame) == [(1, 1, "new", "22.00")]
+    assert _column(_summary(frame), "mrr") == ["22.00", "22.00", "22.00"]
+
+
 def test_refunded_charges_setting_on_the_history() -> None:
-    keep = replace(DEFAULTS, refunded_charges_count_in_mrr=True)
+    keep = replace(DEFAULTS, refunded_signups_count_in_mrr=True)
     summary = _summary(history_frame(), keep)
     # Customer 6 adds 22 in July and churns in August with customer 4.
     assert _column(summary, "mrr")[6:8] == ["64.00", "20.00"]

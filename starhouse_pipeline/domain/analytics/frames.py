@@ -38,7 +38,7 @@ class MetricOptions:
     reporting_timezone: str = BUSINESS_TIMEZONE
     recovery_window_days: int = 30
     past_due_grace_days: int = 14
-    refunded_charges_count_in_mrr: bool = False
+    refunded_signups_count_in_mrr: bool = False
     ltv_churn_window_months: int = 12
     min_pair_customers: int = 2
 

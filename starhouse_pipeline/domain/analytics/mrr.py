@@ -6,6 +6,9 @@ interval (to the cent, half away from zero) to the customer's MRR at the end of 
 the period, plus `past_due_grace_days`, still covers. So churn is recognized when the paid
 period (plus grace) ends without a renewal, and a late renewal inside the grace is no churn.
 
+A signup taken back (a subscription's first charge, refunded in full) gives no MRR unless
+`refunded_signups_count_in_mrr`; any other refund leaves MRR alone.
+
 A plan switch (the charges of one offer stop and the same customer's first charge for
 another offer falls inside the last paid period) ends the old period at the switch, so the
 customer is counted once, with an expansion or contraction.
@@ -71,13 +74,11 @@ def subscription_charges(
         & (pl.col("amount") > 0)
         & pl.col("contact_id").is_not_null()
     )
-    if fully_refunded is not None and not options.refunded_charges_count_in_mrr:
-        charges = charges.filter(~pl.col("transaction_id").is_in(fully_refunded.implode()))
     intervals = plan_intervals(charges, known_intervals)
     tz = options.reporting_timezone
     local = pl.col("transaction_date").dt.convert_time_zone(tz)
     period_end = local.dt.offset_by(pl.format("{}mo", pl.col("interval_months")))
-    return (
+    timed = (
         charges.join(intervals, on="product_id", how="left", nulls_equal=True)
         .with_columns(pl.col("interval_months").fill_null(1))
         .with_columns(
@@ -89,6 +90,21 @@ def subscription_charges(
         )
         .sort("transaction_date")
     )
+    if fully_refunded is None or options.refunded_signups_count_in_mrr:
+        return timed
+    return _without_refunded_signups(timed, fully_refunded)
+
+
+def _without_refunded_signups(charges: pl.DataFrame, fully_refunded: pl.Series) -> pl.DataFrame:
+    """Drop a fully refunded charge that starts a subscription (a signup taken back).
+
+    Only the first charge of a run counts: a refund later in a subscription's life does not
+    change MRR, so it never makes a churn followed by a reactivation.
+    """
+    previous_end = pl.col("paid_through").shift(1).over(SUBSCRIPTION, order_by="transaction_date")
+    starts_a_run = previous_end.is_null() | (previous_end <= pl.col("transaction_date"))
+    refunded = pl.col("transaction_id").is_in(fully_refunded.implode())
+    return charges.filter(~(starts_a_run & refunded))
 
 
 def _cut_at_plan_switches(charges: pl.DataFrame) -> pl.DataFrame:
