@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
 
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine, database_url, redacted
+from starhouse_pipeline.warehouse.locks import take_write_lock
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -18,6 +19,8 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     database_url: str = ""
+    connection_retries: int = Field(default=2, ge=0, description="Retries after a lost connection")
+    retry_wait_seconds: float = Field(default=5.0, ge=0.0)
     _engine: sa.Engine | None = PrivateAttr(default=None)
 
     def resolved_url(self) -> str:
@@ -40,18 +43,66 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def transaction(self, *, dry_run: bool = False) -> Iterator[sa.Connection]:
-        """One database transaction: committed whole, or rolled back whole (and on dry runs)."""
-        with self.engine.connect() as connection:
-            transaction = connection.begin()
-            try:
-                yield connection
-            except BaseException:
-                transaction.rollback()
+        """One database transaction: committed whole, or rolled back whole (and on dry runs).
+
+        A writing transaction first takes the warehouse write lock (see `warehouse.locks`).
+        Losing the database (refused, dropped or terminated connection) rolls back whatever
+        the transaction did and asks Dagster to retry the step, at most `connection_retries`
+        times; the failure names the database with its password hidden.
+        """
+        try:
+            with self.engine.connect() as connection:
+                transaction = connection.begin()
+                try:
+                    if not dry_run:
+                        take_write_lock(connection)
+                    yield connection
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if dry_run:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            if not _lost_connection(error):
                 raise
-            if dry_run:
-                transaction.rollback()
-            else:
-                transaction.commit()
+            failure = dg.Failure(
+                description=f"lost the warehouse database {self.display_url()}: "
+                f"{_first_line(error.orig)}; nothing of this step was committed",
+                allow_retries=True,
+            )
+            raise dg.RetryRequested(
+                max_retries=self.connection_retries, seconds_to_wait=self.retry_wait_seconds
+            ) from failure
+
+
+def _lost_connection(error: sa.exc.DBAPIError) -> bool:
+    """A refused, dropped or terminated connection: worth retrying, unlike a data error."""
+    if error.connection_invalidated or isinstance(error, sa.exc.InterfaceError):
+        return True
+    text = str(error.orig).lower()
+    return any(sign in text for sign in _CONNECTION_LOST_SIGNS)
+
+
+_CONNECTION_LOST_SIGNS = (
+    "connection failed",
+    "connection refused",
+    "could not connect",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "the connection is lost",
+    "consuming input failed",
+    "database system is shutting down",
+    "database system is starting up",
+    "not currently accepting connections",
+    "unable to open database file",
+)
+
+
+def _first_line(error: BaseException | None) -> str:
+    return (str(error).strip().splitlines() or ["connection lost"])[0]
 
 
 class ImportOptions(dg.ConfigurableResource):

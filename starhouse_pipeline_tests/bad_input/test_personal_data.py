@@ -88,11 +88,12 @@ def test_database_password_never_appears_in_logs_metadata_or_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     monkeypatch.setenv("STARHOUSE_DATABASE_URL", _unreachable_url())
-    warehouse = {
-        "resource_config": WarehouseResource(database_url=_unreachable_url()),
-        "environment_variable": WarehouseResource(),
-        "env_var_config": WarehouseResource(database_url=dg.EnvVar("STARHOUSE_DATABASE_URL")),
+    url = {
+        "resource_config": _unreachable_url(),
+        "environment_variable": "",
+        "env_var_config": dg.EnvVar("STARHOUSE_DATABASE_URL"),
     }[how]
+    warehouse = WarehouseResource(database_url=url, retry_wait_seconds=0)
     run_config = import_run_config(_export(tmp_path))
     run_config["resources"] = {"import_options": {"config": {"max_quarantine_share": 1.0}}}
     with dg.instance_for_test() as instance:
@@ -107,7 +108,8 @@ def test_database_password_never_appears_in_logs_metadata_or_errors(
     messages = step_failure_messages(result)
     assert "validated_transactions" in messages
     failure = messages["validated_transactions"]
-    assert "127.0.0.1" in failure
+    assert "lost the warehouse database postgresql+psycopg://starhouse:***@127.0.0.1:1" in failure
+    assert "Exceeded max_retries of 2" in failure
     assert FAKE_PASSWORD not in failure
     assert FAKE_PASSWORD not in log
     assert FAKE_PASSWORD not in dg.serialize_value(run)
