@@ -1,0 +1,1 @@
+"""Deterministic sample data: realistic Kajabi transactions exports and a matching CRM state."""
