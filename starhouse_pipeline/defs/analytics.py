@@ -62,6 +62,36 @@ class AnalyticsOptions(dg.ConfigurableResource):
         )
 
 
+_ANALYTICS_ASSET = {
+    "group_name": ANALYTICS_GROUP,
+    "deps": _AFTER_IMPORT,
+    "kinds": {"polars", "sql"},
+    "pool": WAREHOUSE_POOL,
+}
+
+
+def _read_inputs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, pl.DataFrame]:
+    with warehouse.transaction(dry_run=True) as connection:
+        return (
+            warehouse_analytics.read_transactions(connection),
+            warehouse_analytics.read_subscriptions(connection),
+        )
+
+
+def subscription_timeline(
+    transactions: pl.DataFrame, subscriptions: pl.DataFrame, options: MetricOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(subscription charges, MRR per customer and month) as every MRR-based metric sees it."""
+    links = refund_metrics.link_refunds(transactions, options.reporting_timezone)
+    charges = mrr_metrics.subscription_charges(
+        transactions,
+        options,
+        refund_metrics.fully_refunded_charges(links),
+        mrr_metrics.known_intervals(subscriptions),
+    )
+    return charges, mrr_metrics.customer_mrr(charges, options)
+
+
 def _read_transactions(warehouse: WarehouseResource) -> pl.DataFrame:
     with warehouse.transaction(dry_run=True) as connection:
         return warehouse_analytics.read_transactions(connection)
@@ -114,12 +144,7 @@ def _main_currency(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("currency") == top)
 
 
-@dg.asset(
-    group_name=ANALYTICS_GROUP,
-    deps=_AFTER_IMPORT,
-    kinds={"polars", "sql"},
-    pool=WAREHOUSE_POOL,
-)
+@dg.asset(**_ANALYTICS_ASSET)
 def revenue_by_month(
     warehouse: WarehouseResource, analytics_options: AnalyticsOptions
 ) -> dg.MaterializeResult:
@@ -154,12 +179,7 @@ def revenue_by_month(
     )
 
 
-@dg.asset(
-    group_name=ANALYTICS_GROUP,
-    deps=_AFTER_IMPORT,
-    kinds={"polars", "sql"},
-    pool=WAREHOUSE_POOL,
-)
+@dg.asset(**_ANALYTICS_ASSET)
 def product_performance(
     warehouse: WarehouseResource, analytics_options: AnalyticsOptions
 ) -> dg.MaterializeResult:
@@ -227,36 +247,6 @@ def revenue_months_add_up_to_warehouse_revenue(
             "sum_of_months": ", ".join(f"{c} {v}" for c, v in sorted(found.items())) or "none",
         },
     )
-
-
-_ANALYTICS_ASSET = {
-    "group_name": ANALYTICS_GROUP,
-    "deps": _AFTER_IMPORT,
-    "kinds": {"polars", "sql"},
-    "pool": WAREHOUSE_POOL,
-}
-
-
-def _read_inputs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, pl.DataFrame]:
-    with warehouse.transaction(dry_run=True) as connection:
-        return (
-            warehouse_analytics.read_transactions(connection),
-            warehouse_analytics.read_subscriptions(connection),
-        )
-
-
-def subscription_timeline(
-    transactions: pl.DataFrame, subscriptions: pl.DataFrame, options: MetricOptions
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(subscription charges, MRR per customer and month) as every MRR-based metric sees it."""
-    links = refund_metrics.link_refunds(transactions, options.reporting_timezone)
-    charges = mrr_metrics.subscription_charges(
-        transactions,
-        options,
-        refund_metrics.fully_refunded_charges(links),
-        mrr_metrics.known_intervals(subscriptions),
-    )
-    return charges, mrr_metrics.customer_mrr(charges, options)
 
 
 @dg.asset(**_ANALYTICS_ASSET)

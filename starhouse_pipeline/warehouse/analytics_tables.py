@@ -262,6 +262,8 @@ cohorts = sa.Table(
     _rate("customer_retention"),
     _money("net_revenue"),
     _rate("revenue_retention"),
+    _money("mrr"),
+    _rate("mrr_retention"),
     _computed_at(),
 )
 

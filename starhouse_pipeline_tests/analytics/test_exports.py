@@ -353,3 +353,12 @@ def test_the_samples_import_as_their_facts_say(sqlite_url: str, tmp_path: Path) 
     people = validate_people(read_people_export(tmp_path / "kajabi_people_sample.csv"))
     assert people.quarantined["_line"].to_list() == [facts.people_defect_lines["malformed_email"]]
     assert people.valid.height == facts.people - 1
+
+
+def test_subscriptions_dry_run_writes_nothing(database_url: str, tmp_path: Path) -> None:
+    _seed(database_url)
+    path = _write(tmp_path / "subs.csv", SUBSCRIPTION_COLUMNS, SUBSCRIPTION_ROWS)
+    result = _run(database_url, "subscriptions_import_job", path, dry_run=True)
+    assert result.success
+    assert _metadata(result, "kajabi_subscriptions")["inserted"] == 4
+    assert fetch_all(database_url, sa.select(subscriptions.c.id)) == []

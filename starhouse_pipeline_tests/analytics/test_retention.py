@@ -74,6 +74,19 @@ def test_cohort_revenue_retention() -> None:
     assert july["revenue_retention"].to_list() == [None, None, None, None]
 
 
+def test_cohort_mrr_retention() -> None:
+    cohorts = _cohorts()
+    january = cohorts.filter(pl.col("cohort_month") == date(2025, 1, 1))
+    # Customer 1's MRR: 22, 22, 44, 44, 22, 0, 0, 0, 22, 22 -> retention against 22.
+    assert january["mrr_retention"].to_list() == [1.0, 1.0, 2.0, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    # The annual subscriber's cohort keeps 100 % of its MRR although it pays once a year.
+    february = cohorts.filter(pl.col("cohort_month") == date(2025, 2, 1))
+    assert set(february["mrr_retention"].to_list()) == {1.0}
+    # The course buyer's cohort never had MRR: retention is not defined.
+    april = cohorts.filter(pl.col("cohort_month") == date(2025, 4, 1))
+    assert set(april["mrr_retention"].to_list()) == {None}
+
+
 def test_retention_grid_is_a_triangle() -> None:
     grid = retention_grid(_cohorts())
     assert grid.row(0, named=True)["cohort_month"] == date(2025, 7, 1)

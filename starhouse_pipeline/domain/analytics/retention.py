@@ -49,7 +49,8 @@ def signup_cohorts(
 
     Active in a month = a completed sale in that month, or MRR at its end (an annual
     subscriber stays active between renewals). customer_retention = active ÷ cohort size;
-    revenue_retention = the month's net revenue ÷ the signup month's net revenue.
+    revenue_retention = the month's net revenue ÷ the signup month's net revenue (cash);
+    mrr_retention = the cohort's MRR at the month's end ÷ its MRR at the signup month's end.
     """
     completed = transactions.filter(
         (pl.col("status") == COMPLETED) & pl.col("contact_id").is_not_null()
@@ -76,13 +77,19 @@ def signup_cohorts(
     counts = active.group_by("cohort_month", "currency", "month").agg(
         pl.len().cast(pl.Int64).alias("active_customers")
     )
+    recurring = (
+        customer_mrr.join(cohort_of, on=CUSTOMER)
+        .group_by("cohort_month", "currency", "month")
+        .agg(money_sum(pl.col("mrr")).alias("mrr"))
+    )
     keys = ["cohort_month", "currency", "month"]
     table = (
         grid.join(counts, on=keys, how="left")
         .join(revenue, on=keys, how="left")
+        .join(recurring, on=keys, how="left")
         .with_columns(
             pl.col("active_customers").fill_null(0),
-            pl.col("net_revenue").fill_null(0),
+            pl.col("net_revenue", "mrr").fill_null(0),
             (
                 (pl.col("month").dt.year() - pl.col("cohort_month").dt.year()) * 12
                 + pl.col("month").dt.month().cast(pl.Int32)
@@ -91,10 +98,14 @@ def signup_cohorts(
         )
         .sort(keys)
     )
-    first_revenue = pl.col("net_revenue").first().over("cohort_month", "currency", order_by="month")
+
+    def at_signup(column: str) -> pl.Expr:
+        return pl.col(column).first().over("cohort_month", "currency", order_by="month")
+
     return table.with_columns(
         rate(pl.col("active_customers"), pl.col("cohort_customers")).alias("customer_retention"),
-        rate(pl.col("net_revenue"), first_revenue).alias("revenue_retention"),
+        rate(pl.col("net_revenue"), at_signup("net_revenue")).alias("revenue_retention"),
+        rate(pl.col("mrr"), at_signup("mrr")).alias("mrr_retention"),
     )
 
 
