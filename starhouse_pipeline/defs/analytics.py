@@ -594,6 +594,13 @@ def kajabi_subscriptions(
         counts = warehouse_analytics.upsert_subscriptions(
             connection, records, context.run_id, dry_run=dry_run
         )
+        bookkeeping.finish_import_run(
+            connection,
+            context.run_id,
+            rows_new=counts["inserted"],
+            rows_updated=counts["updated"],
+            rows_unchanged=counts["unchanged"],
+        )
     outcome = subscription_rules.SubscriptionImport(
         file=validated.file,
         dry_run=dry_run,
@@ -714,6 +721,12 @@ def kajabi_people(
         counts = people_rules.plan_counts(plan)
         if not dry_run:
             counts |= warehouse_analytics.apply_people_plan(connection, plan, context.run_id)
+            bookkeeping.finish_import_run(
+                connection,
+                context.run_id,
+                rows_new=counts["contacts_created"],
+                rows_updated=counts["contacts_matched"],
+            )
     outcome = people_rules.PeopleImport(
         dry_run=dry_run,
         rows_read=validated.rows_read,
