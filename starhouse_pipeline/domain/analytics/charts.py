@@ -8,11 +8,13 @@ they only set bar heights; the exact amounts are in the tables beside the chart.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
 _COLORS = ("#2f6db5", "#e07b39", "#3a9d5d", "#c23b3b", "#8a63b8", "#7a7a7a")
 _WIDTH, _HEIGHT, _MARGIN = 640, 240, 40
+_LABEL_WIDTH = 44  # pixels a "2025-01" label needs at font size 10
 
 
 def bar_chart_markdown(
@@ -38,12 +40,14 @@ def bar_chart_svg(title: str, labels: Sequence[str], series: Mapping[str, Sequen
         f'<line x1="{_MARGIN}" y1="{zero_y:.1f}" x2="{_WIDTH - _MARGIN}" y2="{zero_y:.1f}" '
         'stroke="#999"/>',
     ]
+    label_every = math.ceil(_LABEL_WIDTH / slot)
     for index, label in enumerate(labels):
         parts.extend(_bars(series, index, _MARGIN + index * slot, slot, zero_y, scale))
-        if len(labels) <= 24 or index % max(len(labels) // 12, 1) == 0:
+        if index % label_every == 0:
             parts.append(
                 f'<text x="{_MARGIN + index * slot:.1f}" y="{_HEIGHT - 8}">{escape(label)}</text>'
             )
+    parts.extend(_scale(top, bottom, zero_y))
     parts.extend(_legend(series))
     parts.append("</svg>")
     return "".join(parts)
@@ -81,9 +85,23 @@ def _bars(
 
 
 def _legend(series: Mapping[str, Sequence[float]]) -> list[str]:
+    """One row under the title, so long names never run into it."""
     items = []
     for position, (color, name) in enumerate(zip(_COLORS, series, strict=False)):
-        x = _WIDTH - _MARGIN - 110 * (len(series) - position)
-        items.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{color}"/>')
-        items.append(f'<text x="{x + 14}" y="15">{escape(name)}</text>')
+        x = _MARGIN + 100 * position
+        items.append(f'<rect x="{x}" y="22" width="10" height="10" fill="{color}"/>')
+        items.append(f'<text x="{x + 14}" y="31">{escape(name)}</text>')
     return items
+
+
+def _scale(top: float, bottom: float, zero_y: float) -> list[str]:
+    """The largest values up and down, so bar heights can be read."""
+    marks = [f'<text x="2" y="{_MARGIN + 4}">{_number(top)}</text>']
+    marks.append(f'<text x="2" y="{zero_y + 4:.1f}">0</text>')
+    if bottom:
+        marks.append(f'<text x="2" y="{_HEIGHT - _MARGIN + 4}">-{_number(bottom)}</text>')
+    return marks
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
