@@ -81,7 +81,7 @@ class PeoplePlan:
 
 
 def read_people_export(path: str | Path) -> TextExport:
-    return read_text_export(path, (*REQUIRED_PEOPLE_COLUMNS, *PEOPLE_COLUMNS[:12]), "People")
+    return read_text_export(path, PEOPLE_COLUMNS, REQUIRED_PEOPLE_COLUMNS, "People")
 
 
 def validate_people(export: TextExport) -> ValidatedExport:

@@ -110,8 +110,14 @@ class ValidatedExport:
     collapsed_lines: list[int]
 
 
-def read_text_export(path: str | Path, required: Sequence[str], kind: str) -> TextExport:
-    """Read a Kajabi CSV export whose header must contain `required` (case/space tolerant)."""
+def read_text_export(
+    path: str | Path, known: Sequence[str], required: Sequence[str], kind: str
+) -> TextExport:
+    """Read a Kajabi CSV export whose header must contain `required`.
+
+    Header names matching `known` columns (ignoring case and spacing) take the known
+    spelling; other columns are kept as they are.
+    """
     path = Path(path)
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
@@ -125,7 +131,7 @@ def read_text_export(path: str | Path, required: Sequence[str], kind: str) -> Te
         raise ExportFileError(
             f"{path.name}: line {reader.line_num}: malformed CSV ({error})"
         ) from error
-    header = _canonical_header(header, required)
+    header = _canonical_header(header, known)
     missing = [column for column in required if column not in header]
     if missing:
         raise ExportFileError(
@@ -329,7 +335,9 @@ def validate_subscriptions(export: TextExport) -> ValidatedExport:
 
 
 def read_subscriptions_export(path: str | Path) -> TextExport:
-    return read_text_export(path, REQUIRED_SUBSCRIPTION_COLUMNS, "Subscriptions")
+    return read_text_export(
+        path, SUBSCRIPTION_COLUMNS, REQUIRED_SUBSCRIPTION_COLUMNS, "Subscriptions"
+    )
 
 
 def row_hash() -> pl.Expr:

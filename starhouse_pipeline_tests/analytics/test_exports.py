@@ -362,3 +362,12 @@ def test_subscriptions_dry_run_writes_nothing(database_url: str, tmp_path: Path)
     assert result.success
     assert _metadata(result, "kajabi_subscriptions")["inserted"] == 4
     assert fetch_all(database_url, sa.select(subscriptions.c.id)) == []
+
+
+def test_people_export_needs_only_an_email_column(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("\ufeffEMAIL,first name\r\nann@example.com,Ann\r\n", encoding="utf-8")
+    validated = validate_people(read_people_export(path))
+    assert validated.valid.select("email", "first_name", "phone").rows() == [
+        ("ann@example.com", "Ann", None)
+    ]
