@@ -165,11 +165,15 @@ def build_people(
         products.setdefault(email, set()).add(row["Offer Title"])
     people = [_person(index, row, products[email]) for index, (email, row) in
               enumerate(sorted(latest.items()))]  # fmt: skip
-    changed = []
+    changed, added = [], 0
     for person in people:
         if person["Phone Number (phone_number)"] and len(changed) < 2:
             person["Phone Number (phone_number)"] = f"(303) 555-01{90 + len(changed):02d}"
             changed.append(person["Email"].lower())
+        elif not person["Phone Number (phone_number)"] and added < 2:
+            # A mobile number only Kajabi knows: the People import fills the empty phone.
+            person["Mobile Phone Number (mobile_phone_number)"] = f"(720) 555-01{80 + added:02d}"
+            added += 1
     for lead in range(3):
         people.append(_lead(len(people) + lead, lead))
     broken = _lead(len(people), 3)

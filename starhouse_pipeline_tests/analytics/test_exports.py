@@ -30,6 +30,7 @@ from starhouse_pipeline.domain.subscriptions import (
     validate_subscriptions,
 )
 from starhouse_pipeline.samples.analytics_samples import write_analytics_samples
+from starhouse_pipeline.settings import SAMPLES_DIR
 from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
 from starhouse_pipeline.warehouse.tables import contact_enrichment_log, contacts, products
 from starhouse_pipeline_tests.support import fetch_all, insert_rows
@@ -371,3 +372,9 @@ def test_people_export_needs_only_an_email_column(tmp_path: Path) -> None:
     assert validated.valid.select("email", "first_name", "phone").rows() == [
         ("ann@example.com", "Ann", None)
     ]
+
+
+def test_the_bundled_samples_are_what_the_generator_writes(tmp_path: Path) -> None:
+    write_analytics_samples(tmp_path)
+    for name in ("kajabi_subscriptions_sample.csv", "kajabi_people_sample.csv"):
+        assert (tmp_path / name).read_bytes() == (SAMPLES_DIR / name).read_bytes(), name
