@@ -45,6 +45,11 @@ def project(url: str, path: Path, *, migrate: bool = True) -> None:
                 .execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
             )
             seconds = time.perf_counter() - started
+            steps = {
+                stats.step_key: round(stats.end_time - stats.start_time, 2)
+                for stats in instance.get_run_step_stats(result.run_id)
+                if stats.start_time is not None and stats.end_time is not None
+            }
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     if not result.success or failed:
         failures = [
@@ -60,7 +65,7 @@ def project(url: str, path: Path, *, migrate: bool = True) -> None:
             for key, value in materialization.metadata.items()
             if isinstance(value.value, int)
         }
-    write_result(seconds, counts=counts)
+    write_result(seconds, counts=counts, steps=steps)
 
 
 def dlt_merge(url: str, path: Path) -> None:

@@ -308,6 +308,21 @@ def table_rows(by_size: dict[int, dict[str, MethodRuns]], sample: dict[str, Meth
     return rows
 
 
+def step_medians(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Median seconds per Dagster step, for each project method that reported its steps."""
+    medians: dict[str, dict[str, float]] = {}
+    for row in rows:
+        per_step: dict[str, list[float]] = {}
+        for run in row["runs"]:
+            for step, seconds in run.get("steps", {}).items():
+                per_step.setdefault(step, []).append(seconds)
+        if per_step:
+            ordered = sorted(per_step.items(), key=lambda item: -statistics.median(item[1]))
+            key = f"{row['method']} {row['rows']:,}"
+            medians[key] = {step: round(statistics.median(v), 2) for step, v in ordered}
+    return medians
+
+
 def markdown_table(rows: list[dict]) -> str:
     lines = [
         "| method | rows | median s | rows/s | × floor | peak RSS MiB |",
@@ -443,6 +458,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = judge_targets(by_size, sample)
     log("")
     log(markdown_table(rows))
+    steps = step_medians(rows)
+    for method, per_step in steps.items():
+        slowest = ", ".join(f"{step} {seconds:.1f}" for step, seconds in list(per_step.items())[:5])
+        log(f"slowest steps, {method} (median s): {slowest}")
     log("")
     log("Targets of issue 3 (ratios from this run):")
     log(targets_text(targets))
@@ -458,6 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "results": rows,
         "targets": [{"target": t.name, "met": t.met, "measured": t.measured} for t in targets],
+        "step_medians": steps,
         "markdown": markdown_table(rows),
     }
     output = args.output or RESULTS_DIR / (
