@@ -15,9 +15,9 @@ from starhouse_pipeline.defs.resources import WarehouseResource
 QUARANTINE_CHECK = "quarantine_share_within_threshold"
 
 
-def definitions_with_quarantine_gate(database_url: str) -> dg.Definitions:
+def definitions_with_quarantine_gate(warehouse: WarehouseResource) -> dg.Definitions:
     """The project's definitions, plus the quarantine-share check unless already wired."""
-    definitions = build_definitions(WarehouseResource(database_url=database_url))
+    definitions = build_definitions(warehouse)
     wired = {key.name for key in definitions.resolve_asset_graph().asset_check_keys}
     if QUARANTINE_CHECK in wired:
         return definitions
@@ -31,12 +31,14 @@ def run_job(
     path: Path,
     *,
     instance: dg.DagsterInstance | None = None,
+    retry_wait_seconds: float = 0.0,
     **import_options: Any,
 ) -> dg.ExecuteInProcessResult:
     """`import_job` on `path`; `import_options` such as dry_run=True, max_quarantine_share=1."""
     run_config = import_run_config(path)
     run_config["resources"] = {"import_options": {"config": import_options}}
-    job = definitions_with_quarantine_gate(database_url).resolve_job_def("import_job")
+    warehouse = WarehouseResource(database_url=database_url, retry_wait_seconds=retry_wait_seconds)
+    job = definitions_with_quarantine_gate(warehouse).resolve_job_def("import_job")
     return job.execute_in_process(
         run_config=run_config,
         instance=instance or dg.DagsterInstance.ephemeral(),

@@ -4,9 +4,10 @@
 
 Runs `import_job` on EXPORT against the warehouse at URL, in this process. With
 `--pause-after`, once the named warehouse function (e.g. `contacts.apply_contact_plan`; `#2`
-for its second call) has run, the process prints `PAUSED ...` and sleeps inside the asset's
-open transaction for S seconds, or until killed. The pause is patched in here, by the test
-driver: production code carries no fault hooks. Prints one JSON line with the outcome last.
+for its second call) has run, the process prints `PAUSED ...` and waits inside the asset's
+open transaction for S seconds, until SIGUSR1 or until killed. The pause is patched in here,
+by the test driver: production code carries no fault hooks. The last line printed is the
+outcome as JSON.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import signal
 import sys
 import time
 from pathlib import Path
 
 PAUSED = "PAUSED"
+_resumed: list[int] = []
+
+
+def _resume(_signal: int, _frame: object) -> None:
+    _resumed.append(1)
 
 
 def _pause_after(target: str, seconds: float) -> None:
@@ -35,7 +42,9 @@ def _pause_after(target: str, seconds: float) -> None:
         if len(calls) == int(nth or 1):
             sys.stdout.write(f"{PAUSED} {target}\n")
             sys.stdout.flush()
-            time.sleep(seconds)
+            deadline = time.monotonic() + seconds
+            while not _resumed and time.monotonic() < deadline:
+                time.sleep(0.05)
         return result
 
     setattr(module, function_name, paused)
@@ -49,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause-seconds", type=float, default=600.0)
     args = parser.parse_args(argv)
     if args.pause_after:
+        signal.signal(signal.SIGUSR1, _resume)
         _pause_after(args.pause_after, args.pause_seconds)
 
     from starhouse_pipeline_tests.bad_input.running import run_job

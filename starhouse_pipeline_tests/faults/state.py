@@ -27,6 +27,7 @@ from starhouse_pipeline.warehouse.tables import (
 from starhouse_pipeline_tests.support import export_row, insert_rows, write_export
 
 SEEDED_AT = datetime(2024, 1, 1, tzinfo=UTC)
+IDS = range(1, 601)
 
 
 def seed_crm(url: str, customers: int = 40) -> None:
@@ -172,6 +173,9 @@ class Driver:
 
     def said(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGUSR1)
 
     def kill(self) -> None:
         os.kill(self.process.pid, signal.SIGKILL)

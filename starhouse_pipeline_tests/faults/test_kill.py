@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.locks import write_lock_holders
-from starhouse_pipeline.warehouse.migrate import upgrade_database
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
     contacts,
@@ -21,6 +19,7 @@ from starhouse_pipeline.warehouse.tables import (
 )
 from starhouse_pipeline_tests.bad_input.running import run_job
 from starhouse_pipeline_tests.faults.state import (
+    IDS,
     count,
     make_export,
     seed_crm,
@@ -28,24 +27,7 @@ from starhouse_pipeline_tests.faults.state import (
     warehouse_contents,
 )
 
-IDS = range(1, 601)
 SEEDED_CONTACTS = 20
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
-    """What one uninterrupted import leaves in a seeded SQLite warehouse."""
-    folder = tmp_path_factory.mktemp("reference")
-    url = f"sqlite:///{folder / 'warehouse.db'}"
-    engine = create_warehouse_engine(url)
-    upgrade_database(engine)
-    engine.dispose()
-    seed_crm(url)
-    result = run_job(url, make_export(folder / "kajabi.csv", IDS), max_quarantine_share=1.0)
-    assert result.success
-    contents = warehouse_contents(url)
-    assert contents["enrichment_log"], "the export must enrich existing contacts"
-    return contents
 
 
 def _tables(url: str) -> dict[str, int]:
