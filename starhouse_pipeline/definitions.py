@@ -7,9 +7,10 @@ from starhouse_pipeline.defs.automation import daily_import_schedule, import_job
 from starhouse_pipeline.defs.report import import_report
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 
-# Transient connection failures (a restarted server, a dropped socket) are retried a few times
-# with backoff; data errors are not retried because they would fail the same way again.
-WAREHOUSE_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+# Retries: a lost database connection (a restarted server, a dropped socket) makes
+# `WarehouseResource.transaction` roll back and raise `dg.RetryRequested`, bounded by its
+# `connection_retries` (2) and `retry_wait_seconds` (5). No op-wide `dg.RetryPolicy`: it
+# would also retry data errors and whole-file failures, which fail the same way again.
 
 
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
