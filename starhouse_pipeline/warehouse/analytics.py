@@ -110,7 +110,8 @@ def completed_revenue_by_currency(connection: sa.Connection) -> dict[str, Decima
     total = sa.func.sum(transactions.c.amount, type_=transactions.c.amount.type)
     rows = connection.execute(
         sa.select(transactions.c.currency, total)
-        .where(transactions.c.status == "completed")
+        # As text: an existing CRM may declare status as an enum, which has no `=` with varchar.
+        .where(sa.cast(transactions.c.status, sa.Text()) == "completed")
         .group_by(transactions.c.currency)
     ).all()
     return dict(rows)
