@@ -21,6 +21,14 @@ _PRODUCT_MATCH_LABELS = (
 )
 
 
+ANALYTICS_NOTE = (
+    "Revenue analytics (revenue by month, MRR and its movements, churn, customer value, "
+    "failed payments, refunds, product performance, cohorts) are the assets of group "
+    "`analytics`: run `analytics_job` after an import to refresh them; "
+    "definitions in docs/metrics.md"
+)
+
+
 class ReportConfig(dg.Config):
     """Where the Markdown report file goes."""
 
@@ -61,6 +69,7 @@ def import_report(
             contact_counts=contact_enrichments.counts,
             totals_before=loaded_transactions.totals_before,
             totals_after=totals_after,
+            notes=[ANALYTICS_NOTE],
         )
     )
     path = _write_report(
