@@ -47,14 +47,18 @@ class ValidatedTransactions:
 def validate_export(raw: RawExport) -> ValidatedTransactions:
     """Type, check and de-duplicate one export's rows."""
     typed = type_export_rows(raw.rows).with_columns(raw_source_json(raw.header.canonical_names))
+    # From here the original text lives on in raw_json; dropping the text columns halves
+    # what every later step holds and hands on.
+    typed = typed.drop(c for c in raw.rows.columns if c != LINE_COLUMN)
     typed = _apply_schema(typed)
     typed, collapsed_lines = _collapse_identical_duplicates(typed)
     typed = _flag_conflicting_duplicates(typed)
-    is_bad = pl.col(QUARANTINE_RULE).is_not_null()
+    is_bad = typed.get_column(QUARANTINE_RULE).is_not_null()
+    valid = typed.filter(~is_bad) if is_bad.any() else typed
     return ValidatedTransactions(
         file=raw.file,
         rows_read=raw.rows.height,
-        valid=typed.filter(~is_bad).drop(QUARANTINE_RULE, QUARANTINE_REASON),
+        valid=valid.drop(QUARANTINE_RULE, QUARANTINE_REASON),
         quarantined=typed.filter(is_bad).select(*QUARANTINE_COLUMNS, RAW_JSON),
         collapsed_lines=collapsed_lines,
     )
@@ -125,6 +129,8 @@ def _collapse_identical_duplicates(typed: pl.DataFrame) -> tuple[pl.DataFrame, l
     repeat = pl.col(LINE_COLUMN).rank("ordinal").over("external_transaction_id", RAW_JSON) > 1
     has_id = pl.col("external_transaction_id").is_not_null()
     is_repeat = typed.select((repeat & has_id).fill_null(False)).to_series()
+    if not is_repeat.any():
+        return typed, []
     collapsed = typed.filter(is_repeat).get_column(LINE_COLUMN).to_list()
     return typed.filter(~is_repeat), collapsed
 
