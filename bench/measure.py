@@ -33,6 +33,10 @@ class CommandFailed(RuntimeError):
     pass
 
 
+class MemoryLimitExceeded(CommandFailed):
+    pass
+
+
 def tree_rss(process: psutil.Process) -> int:
     """RSS of a process and all its descendants, in bytes (0 once it is gone)."""
     total = 0
@@ -54,11 +58,14 @@ def run_measured(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float | None = None,
+    max_rss_bytes: int | None = None,
 ) -> Sample:
     """Run `command`, polling the RSS of its tree every 50 ms.
 
     A driver that times its own critical section writes `{"seconds": ..., ...}` to the file
     named by BENCH_RESULT_FILE; otherwise the subprocess's wall time is the measurement.
+    A tree that grows past `max_rss_bytes` is killed (before the kernel's OOM killer picks a
+    victim on a shared machine) and reported as MemoryLimitExceeded.
     """
     with tempfile.TemporaryDirectory(prefix="starhouse_bench_") as scratch:
         result_file = Path(scratch) / "result.json"
@@ -69,9 +76,14 @@ def run_measured(
             child = subprocess.Popen(
                 list(command), env=full_env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
             )
-            peak = _poll_until_done(child, timeout)
+            peak, over_limit = _poll_until_done(child, timeout, max_rss_bytes)
             wall = time.perf_counter() - started
         output = log_path.read_text(encoding="utf-8", errors="replace")
+        if over_limit:
+            raise MemoryLimitExceeded(
+                f"{' '.join(command)} killed after {wall:.0f} s: its process tree passed "
+                f"{(max_rss_bytes or 0) / MIB:.0f} MiB RSS"
+            )
         if child.returncode != 0:
             raise CommandFailed(f"{' '.join(command)} exited {child.returncode}:\n{output[-4000:]}")
         details: dict = {}
@@ -87,15 +99,22 @@ def run_measured(
     )
 
 
-def _poll_until_done(child: subprocess.Popen, timeout: float | None) -> int:
+def _poll_until_done(
+    child: subprocess.Popen, timeout: float | None, max_rss_bytes: int | None
+) -> tuple[int, bool]:
     process = psutil.Process(child.pid)
     peak = 0
+    over_limit = False
     stop = threading.Event()
 
     def poll() -> None:
-        nonlocal peak
+        nonlocal peak, over_limit
         while not stop.is_set():
             peak = max(peak, tree_rss(process))
+            if max_rss_bytes is not None and peak > max_rss_bytes:
+                over_limit = True
+                _kill_tree(process)
+                return
             stop.wait(POLL_SECONDS)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -103,13 +122,25 @@ def _poll_until_done(child: subprocess.Popen, timeout: float | None) -> int:
     try:
         child.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        child.kill()
+        _kill_tree(process)
         child.wait()
         raise
     finally:
         stop.set()
         poller.join()
-    return peak
+    return peak, over_limit
+
+
+def _kill_tree(process: psutil.Process) -> None:
+    try:
+        members = [*process.children(recursive=True), process]
+    except psutil.Error:
+        return
+    for member in members:
+        try:
+            member.kill()
+        except psutil.Error:
+            continue
 
 
 def write_result(seconds: float, **details: object) -> None:

@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -15,6 +16,9 @@ from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 ADMIN_URL_ENV = "STARHOUSE_BENCH_POSTGRES_URL"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PREFIX = "starhouse_bench_"
+# Each harness process names its databases with its pid, so a second benchmark running at the
+# same time (or a stale one's leftovers) is told apart from this one's live databases.
+RUN_PREFIX = f"{PREFIX}{os.getpid()}_"
 FLOOR_TABLE = "raw_export"
 
 
@@ -54,7 +58,7 @@ def drop_database(name: str) -> None:
 @contextmanager
 def scratch_database(method: str, template: str | None = None) -> Iterator[str]:
     """A fresh database for one method run (a copy of `template` if given), dropped after."""
-    name = PREFIX + method
+    name = RUN_PREFIX + method
     create_database(name, template)
     try:
         yield name
@@ -63,7 +67,7 @@ def scratch_database(method: str, template: str | None = None) -> Iterator[str]:
 
 
 def drop_leftovers() -> list[str]:
-    """Drop scratch databases an interrupted benchmark left behind."""
+    """Drop this run's scratch databases, and those of benchmark runs that are gone."""
     with psycopg.connect(admin_url(), autocommit=True) as connection:
         names = [
             row[0]
@@ -71,9 +75,17 @@ def drop_leftovers() -> list[str]:
                 "SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"]
             )
         ]
-    for name in names:
+    dropped = [name for name in names if _owner_gone_or_me(name)]
+    for name in dropped:
         drop_database(name)
-    return names
+    return dropped
+
+
+def _owner_gone_or_me(name: str) -> bool:
+    pid = name.removeprefix(PREFIX).split("_", 1)[0]
+    if not pid.isdigit():
+        return False
+    return int(pid) == os.getpid() or not psutil.pid_exists(int(pid))
 
 
 def create_floor_table(name: str) -> None:

@@ -29,12 +29,12 @@ from pathlib import Path
 import psutil
 
 from bench import exports, postgres
-from bench.measure import MIB, Sample, run_measured
+from bench.measure import MIB, CommandFailed, Sample, run_measured
 from starhouse_pipeline.settings import PROJECT_ROOT, REPORTS_DIR
 
 RESULTS_DIR = exports.BENCH_DIR / "results"
 SAMPLE_SIZE = 4_403  # the operator's real export, which the old script took ~30 s for
-TEMPLATE = postgres.PREFIX + "loaded_template"
+TEMPLATE = postgres.RUN_PREFIX + "loaded_template"
 GIB = 1024 * MIB
 
 # (key, label) in the order the table shows them.
@@ -61,6 +61,11 @@ class MethodRuns:
     method: str
     rows: int
     samples: list[Sample] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.samples)
 
     @property
     def median_seconds(self) -> float:
@@ -71,15 +76,16 @@ class MethodRuns:
         return max(sample.peak_rss_bytes for sample in self.samples) / MIB
 
     def as_dict(self, floor: float | None) -> dict:
-        median = self.median_seconds
+        median = self.median_seconds if self.measured else None
         return {
             "method": self.method,
             "label": LABELS[self.method],
             "rows": self.rows,
-            "median_seconds": round(median, 3),
+            "median_seconds": round(median, 3) if median else None,
             "rows_per_second": round(self.rows / median) if median else None,
-            "ratio_to_floor": round(median / floor, 2) if floor else None,
-            "peak_rss_mib": round(self.peak_rss_mib, 1),
+            "ratio_to_floor": round(median / floor, 2) if median and floor else None,
+            "peak_rss_mib": round(self.peak_rss_mib, 1) if self.measured else None,
+            "failures": self.failures,
             "runs": [
                 {
                     "seconds": round(sample.seconds, 3),
@@ -92,21 +98,27 @@ class MethodRuns:
         }
 
 
+EMPTY = MethodRuns("floor", 0)
+RSS_METHODS = ("project", "cli", "reimport", "newer")
+
+
 class Bench:
     """Runs the methods for one export and keeps their samples."""
 
-    def __init__(self, path: Path, rows: int, seed: int, timeout: float) -> None:
+    def __init__(
+        self, path: Path, rows: int, seed: int, timeout: float, max_rss_bytes: int
+    ) -> None:
         self.path = path
         self.rows = rows
         self.seed = seed
-        self.timeout = timeout
+        self.limits = {"timeout": timeout, "max_rss_bytes": max_rss_bytes}
         self.python = sys.executable
         self.starhouse = str(Path(sys.executable).with_name("starhouse"))
         self.has_template = False
 
     def _driver(self, method: str, url: str, path: Path, *extra: str) -> Sample:
         command = [self.python, "-m", "bench.drivers", method, "--url", url, "--file", str(path)]
-        return run_measured([*command, *extra], cwd=PROJECT_ROOT, timeout=self.timeout)
+        return run_measured([*command, *extra], cwd=PROJECT_ROOT, **self.limits)
 
     def floor(self) -> Sample:
         with postgres.scratch_database("floor") as name:
@@ -114,7 +126,7 @@ class Bench:
             sample = run_measured(
                 postgres.psql_copy_command(name, str(self.path)),
                 env={"PGCLIENTENCODING": "UTF8"},
-                timeout=self.timeout,
+                **self.limits,
             )
             sample.details["rows_loaded"] = postgres.count_rows(name, postgres.FLOOR_TABLE)
         return sample
@@ -163,9 +175,7 @@ class Bench:
                 check=True,
                 capture_output=True,
             )
-            sample = run_measured(
-                [self.starhouse, "import", str(path)], env=env, timeout=self.timeout
-            )
+            sample = run_measured([self.starhouse, "import", str(path)], env=env, **self.limits)
         _remove_cli_report(sample.output)
         return sample
 
@@ -214,7 +224,12 @@ def run_methods(
             if method == "newer":
                 rows = exports.count_rows(exports.newer_export(bench.rows, bench.seed))
             entry = runs.setdefault(method, MethodRuns(method, rows))
-            sample = getattr(bench, method)()
+            try:
+                sample = getattr(bench, method)()
+            except (CommandFailed, subprocess.TimeoutExpired) as error:
+                entry.failures.append(str(error)[-3000:])
+                log(f"  [{repeat}/{repeats}] {method:<15} FAILED: {str(error)[:300]}")
+                continue
             entry.samples.append(sample)
             log(
                 f"  [{repeat}/{repeats}] {method:<15} {sample.seconds:9.2f} s  "
@@ -244,6 +259,7 @@ def judge_targets(
     targets: list[Target] = []
     for size, runs in sorted(by_size.items()):
         targets.extend(_size_targets(size, runs))
+    sample = {method: entry for method, entry in sample.items() if entry.measured}
     if "sample_cli" in sample:
         seconds = sample["sample_cli"].median_seconds
         targets.append(
@@ -261,6 +277,12 @@ def judge_targets(
 
 def _size_targets(size: int, runs: dict[str, MethodRuns]) -> list[Target]:
     tag = _size_label(size)
+    killed = [
+        method
+        for method in RSS_METHODS
+        if method in runs and any("RSS" in failure for failure in runs[method].failures)
+    ]
+    runs = {method: entry for method, entry in runs.items() if entry.measured}
     floor = runs.get("floor")
     targets: list[Target] = []
 
@@ -284,14 +306,14 @@ def _size_targets(size: int, runs: dict[str, MethodRuns]) -> list[Target]:
     limit("re-import unchanged <= 2x floor", ratio("reimport"), 2)
     limit("newer export (+1%) <= 2x floor", ratio("newer"), 2)
     limit("SQLite <= 10x PostgreSQL floor", ratio("sqlite"), 10)
-    peak = max(
-        (runs[m].peak_rss_mib for m in ("project", "cli", "reimport", "newer") if m in runs),
-        default=None,
-    )
-    if size >= 5_000_000:
-        limit("peak RSS <= 1.5 GiB", peak, 1536, "MiB")
+    peak = max((runs[m].peak_rss_mib for m in RSS_METHODS if m in runs), default=None)
+    name = "peak RSS <= 1.5 GiB" if size >= 5_000_000 else "peak RSS < 1 GiB"
+    if size >= 1_000_000 and killed:
+        targets.append(Target(f"{tag}: {name}", False, f"killed at the RSS limit: {killed}"))
+    elif size >= 5_000_000:
+        limit(name, peak, 1536, "MiB")
     elif size >= 1_000_000:
-        limit("peak RSS < 1 GiB", peak, 1023.99, "MiB")
+        limit(name, peak, 1023.99, "MiB")
     return targets
 
 
@@ -302,7 +324,7 @@ def _size_targets(size: int, runs: dict[str, MethodRuns]) -> list[Target]:
 def table_rows(by_size: dict[int, dict[str, MethodRuns]], sample: dict[str, MethodRuns]):
     rows = []
     for _size, runs in sorted(by_size.items()):
-        floor = runs["floor"].median_seconds if "floor" in runs else None
+        floor = runs["floor"].median_seconds if runs.get("floor", EMPTY).measured else None
         rows.extend(runs[key].as_dict(floor) for key, _ in METHODS if key in runs)
     rows.extend(sample[key].as_dict(None) for key, _ in SAMPLE_METHODS if key in sample)
     return rows
@@ -329,6 +351,9 @@ def markdown_table(rows: list[dict]) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
+        if row["median_seconds"] is None:
+            lines.append(f"| {row['label']} | {row['rows']:,} | failed | – | – | – |")
+            continue
         ratio = f"{row['ratio_to_floor']:.2f}" if row["ratio_to_floor"] is not None else "–"
         lines.append(
             f"| {row['label']} | {row['rows']:,} | {row['median_seconds']:.2f} | "
@@ -408,6 +433,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=3600, help="seconds before one run is abandoned"
     )
+    parser.add_argument(
+        "--max-rss-gib",
+        type=float,
+        default=round(psutil.virtual_memory().total * 0.75 / GIB, 1),
+        help="kill a run whose process tree passes this RSS (default: 75%% of the RAM)",
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default: bench/results/...)")
     return parser
 
@@ -429,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)  # noqa: T201
 
+    max_rss = int(args.max_rss_gib * GIB)
     left = postgres.drop_leftovers()
     if left:
         log(f"dropped databases left by an interrupted run: {', '.join(left)}")
@@ -440,7 +472,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for size in sorted(sizes):
             log(f"{_size_label(size)} rows: preparing the export (cached in bench/cache/)")
-            bench = Bench(exports.base_export(size, args.seed), size, args.seed, args.timeout)
+            path = exports.base_export(size, args.seed)
+            bench = Bench(path, size, args.seed, args.timeout, max_rss)
             if "newer" in methods:
                 exports.newer_export(size, args.seed)
             try:
@@ -450,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_sample:
             log(f"{SAMPLE_SIZE:,} rows: the sample-sized checks")
             path = exports.base_export(SAMPLE_SIZE, args.seed)
-            bench = Bench(path, SAMPLE_SIZE, args.seed, args.timeout)
+            bench = Bench(path, SAMPLE_SIZE, args.seed, args.timeout, max_rss)
             sample = run_methods(bench, [key for key, _ in SAMPLE_METHODS], args.repeats, log)
     finally:
         postgres.drop_leftovers()
