@@ -59,6 +59,15 @@ _OTHER_EXPORT_SIGNATURES: dict[str, frozenset[str]] = {
 }
 
 
+def unnamed_column(position: int) -> str:
+    """The name given to a column whose header cell is blank (a spreadsheet adds these)."""
+    return f"(unnamed column {position})"
+
+
+def is_unnamed_column(name: str) -> bool:
+    return name.startswith("(unnamed column ")
+
+
 class ExportContractError(ValueError):
     """The file is not a Kajabi transactions export this pipeline can read."""
 
@@ -82,7 +91,10 @@ def map_header(file_name: str, header: Sequence[str]) -> HeaderMapping:
     Raises ExportContractError naming the file and the missing required columns.
     """
     by_normal = {_normalize_header(column): column for column in TRANSACTION_COLUMNS}
-    canonical = tuple(by_normal.get(_normalize_header(name), name.strip()) for name in header)
+    canonical = tuple(
+        by_normal.get(_normalize_header(name), name.strip()) or unnamed_column(position)
+        for position, name in enumerate(header, start=1)
+    )
     duplicated = sorted({name for name in canonical if canonical.count(name) > 1})
     if duplicated:
         raise ExportContractError(f"{file_name}: header repeats column(s) {', '.join(duplicated)}")

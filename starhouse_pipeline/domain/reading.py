@@ -15,7 +15,7 @@ import io
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +24,7 @@ from starhouse_pipeline.domain.export_contract import (
     TRANSACTION_COLUMNS,
     ExportContractError,
     HeaderMapping,
+    is_unnamed_column,
     map_header,
 )
 
@@ -89,6 +90,7 @@ def read_transactions_export(path: str | Path) -> RawExport:
     data = path.read_bytes()
     text, encoding = decode_export(path.name, data)
     scan = _scan_records(path.name, text)
+    _refuse_other_delimiters(path.name, scan.header)
     header = map_header(path.name, scan.header)
     rows = _frame_from_polars(text, encoding, data, header, scan)
     if rows is None:
@@ -100,6 +102,7 @@ def read_transactions_export(path: str | Path) -> RawExport:
         pl.Series(STRUCTURE_ERROR_COLUMN, scan.structure_errors(len(header.canonical_names))),
     )
     rows = _add_missing_optional_columns(rows, header)
+    rows, header = _drop_empty_unnamed_columns(rows, header)
     file = ExportFile(
         path=str(path),
         name=path.name,
@@ -270,6 +273,36 @@ def _frame_from_records(file_name: str, text: str, header: HeaderMapping) -> pl.
             EXTRA_FIELDS_COLUMN: pl.Series(EXTRA_FIELDS_COLUMN, extra, dtype=pl.String),
         }
     )
+
+
+def _refuse_other_delimiters(file_name: str, header: list[str]) -> None:
+    """A one-column header holding `;` or tabs: a spreadsheet saved with another separator."""
+    if len(header) != 1:
+        return
+    for delimiter, said in ((";", "';'"), ("\t", "tabs")):
+        if delimiter in header[0]:
+            raise ExportFileError(
+                f"{file_name}: the columns are separated by {said}, not commas (a spreadsheet "
+                "set to another locale?); save it as CSV with commas or export it again"
+            )
+
+
+def _drop_empty_unnamed_columns(
+    rows: pl.DataFrame, header: HeaderMapping
+) -> tuple[pl.DataFrame, HeaderMapping]:
+    """Blank-headed columns a spreadsheet added are dropped when no row has a value there;
+    one that holds values is kept (in each row's raw JSON) under its unnamed-column name."""
+    empty = [
+        name
+        for name in header.canonical_names
+        if is_unnamed_column(name)
+        and rows.get_column(name).fill_null("").str.strip_chars().eq("").all()
+    ]
+    if not empty:
+        return rows, header
+    keep = tuple(name for name in header.canonical_names if name not in empty)
+    extra = tuple(name for name in header.extra if name not in empty)
+    return rows.drop(empty), replace(header, canonical_names=keep, extra=extra)
 
 
 def _add_missing_optional_columns(rows: pl.DataFrame, header: HeaderMapping) -> pl.DataFrame:

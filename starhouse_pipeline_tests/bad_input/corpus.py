@@ -96,6 +96,16 @@ WHOLE_FILE_CASES: tuple[WholeFileCase, ...] = (
         ("header repeats column(s) Amount",),
     ),
     WholeFileCase(
+        "semicolon_separated",
+        _good_csv().replace(",", ";").encode(),
+        ("separated by ';', not commas",),
+    ),
+    WholeFileCase(
+        "tab_separated",
+        _good_csv().replace(",", "\t").encode(),
+        ("separated by tabs, not commas",),
+    ),
+    WholeFileCase(
         "truncated_mid_quote",
         (
             _good_csv() + '1003,22.00,USD,succeeded,charge,card,2025-11-08 04:11:00 -0700,,,1,"Cou'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.domain.export_contract import ExportContractError
 from starhouse_pipeline.domain.reading import ExportFileError, read_transactions_export
+from starhouse_pipeline.domain.validation import validate_export
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows, transactions
 from starhouse_pipeline_tests.bad_input.corpus import WHOLE_FILE_CASES, WholeFileCase, csv_text
 from starhouse_pipeline_tests.support import (
@@ -110,3 +112,20 @@ def test_utf8_with_bom_and_crlf_is_not_mistaken_for_anything_else(tmp_path: Path
     raw = read_transactions_export(path)
     assert raw.file.encoding == "utf-8"
     assert raw.rows.get_column("Customer Name").to_list() == ["Zoë ’ Ã"]
+
+
+def test_blank_headed_columns_a_spreadsheet_added_are_dropped_when_empty(tmp_path: Path) -> None:
+    text = csv_text([export_row(ID="1001"), export_row(ID="1002")])
+    lines = text.split("\r\n")
+    padded = [lines[0] + ",,", lines[1] + ",,", lines[2] + ",,note", ""]
+    path = tmp_path / "from_spreadsheet.csv"
+    path.write_text("\r\n".join(padded), encoding="utf-8", newline="")
+
+    raw = read_transactions_export(path)
+    validated = validate_export(raw)
+    assert validated.quarantined.is_empty()
+    sources = [json.loads(value) for value in validated.valid.get_column("raw_json")]
+    assert "(unnamed column 29)" not in sources[0]
+    assert sources[0]["(unnamed column 30)"] == ""
+    assert sources[1]["(unnamed column 30)"] == "note"
+    assert raw.header.extra == ("(unnamed column 30)",)
