@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import inspect
 import os
 import random
 from collections import Counter
@@ -10,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.samples import generator
 from starhouse_pipeline.samples.generator import generate_export_rows, write_export
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -20,9 +23,18 @@ CHANGED_SHARE = 0.005
 _COL = {name: index for index, name in enumerate(TRANSACTION_COLUMNS)}
 
 
+def _generator_version() -> str:
+    """A fingerprint of the generator's source: a changed generator never reuses old files."""
+    return hashlib.sha256(inspect.getsource(generator).encode()).hexdigest()[:8]
+
+
+def _cached(n_rows: int, seed: int, suffix: str = "") -> Path:
+    return CACHE_DIR / f"export_{n_rows}_seed{seed}_gen{_generator_version()}{suffix}.csv"
+
+
 def base_export(n_rows: int, seed: int) -> Path:
     """A messy generated export of `n_rows` rows, written once and reused."""
-    path = CACHE_DIR / f"export_{n_rows}_seed{seed}.csv"
+    path = _cached(n_rows, seed)
     if not path.exists():
         _atomically(path, lambda tmp: write_export(tmp, n_rows, seed))
     return path
@@ -35,7 +47,7 @@ def newer_export(n_rows: int, seed: int) -> Path:
     changed rows are base rows whose ID appears once, picked with a seeded draw: a pending or
     failed payment that succeeded since, or a corrected amount (sign kept).
     """
-    path = CACHE_DIR / f"export_{n_rows}_seed{seed}_newer.csv"
+    path = _cached(n_rows, seed, "_newer")
     if path.exists():
         return path
     base = base_export(n_rows, seed)
