@@ -141,14 +141,19 @@ def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
         if not text.strip():
             raise ExportFileError(f"{file_name}: the file is empty")
         _refuse_double_encoding(file_name, text)
-        return text, "utf-8"
+        return _without_eof_marker(text), "utf-8"
     if _certainly_cp1252(data):
-        return data.decode("cp1252"), "cp1252"
+        return _without_eof_marker(data.decode("cp1252")), "cp1252"
     line = data[: utf8_error.start].count(b"\n") + 1
     raise ExportFileError(
         f"{file_name}: line {line}: not valid UTF-8 (byte 0x{data[utf8_error.start]:02x}) and not "
         "certainly cp1252/Latin-1; re-export it as UTF-8"
     )
+
+
+def _without_eof_marker(text: str) -> str:
+    """Drop the Ctrl-Z that some Windows tools still append as an end-of-file mark."""
+    return text[:-1] if text.endswith("\x1a") else text
 
 
 def _certainly_cp1252(data: bytes) -> bool:

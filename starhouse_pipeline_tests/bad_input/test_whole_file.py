@@ -129,3 +129,23 @@ def test_blank_headed_columns_a_spreadsheet_added_are_dropped_when_empty(tmp_pat
     assert sources[0]["(unnamed column 30)"] == ""
     assert sources[1]["(unnamed column 30)"] == "note"
     assert raw.header.extra == ("(unnamed column 30)",)
+
+
+@pytest.mark.parametrize(
+    ("variant", "change"),
+    [
+        ("cr_only", lambda text: text.replace("\r\n", "\r")),
+        ("lf_only", lambda text: text.replace("\r\n", "\n")),
+        ("no_final_newline", lambda text: text.rstrip("\r\n")),
+        ("ctrl_z_end_of_file", lambda text: text + "\x1a"),
+        ("blank_lines_between", lambda text: text.replace("\r\n1002", "\r\n\r\n1002")),
+    ],
+)
+def test_line_ending_variants_read_the_same_rows(tmp_path: Path, variant: str, change) -> None:
+    rows = [export_row(ID="1001"), export_row(ID="1002", Customer_Name="two\nlines")]
+    path = tmp_path / f"{variant}.csv"
+    path.write_text(change(csv_text(rows)), encoding="utf-8", newline="")
+    validated = validate_export(read_transactions_export(path))
+    assert validated.quarantined.is_empty()
+    assert validated.valid.get_column("external_transaction_id").to_list() == ["1001", "1002"]
+    assert validated.valid.get_column("customer_name").to_list() == ["Ann Lee", "two\nlines"]
