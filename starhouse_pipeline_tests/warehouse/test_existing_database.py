@@ -100,3 +100,19 @@ def test_migration_and_import_fit_an_existing_database(existing_postgres: str, t
     assert ann == ("720-555-0000", [])
     assert refund.amount == Decimal("-22.00")
     assert refund.created_at <= datetime.now(UTC)
+
+
+def test_migration_names_the_ids_when_existing_contacts_share_an_email(sqlite_url: str):
+    engine = sa.create_engine(sqlite_url.replace("warehouse.db", "existing.db"))
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, "
+            "first_name TEXT, created_at TEXT, updated_at TEXT)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO contacts (id, email) VALUES "
+            "(7, 'ann@example.com'), (9, ' ANN@example.com'), (10, 'bob@example.com')"
+        )
+    with pytest.raises(RuntimeError, match=r"contacts has rows sharing .* ids 7\.\.9") as error:
+        upgrade_database(create_warehouse_engine(engine.url))
+    assert "ann@example.com" not in str(error.value).lower()

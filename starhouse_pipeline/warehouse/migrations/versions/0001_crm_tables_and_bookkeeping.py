@@ -46,17 +46,42 @@ def _fit_existing_table(bind: sa.Connection, table: sa.Table) -> None:
     unique_names = {c["name"] for c in inspector.get_unique_constraints(table.name)}
     for index in table.indexes:
         if index.name not in index_names:
+            if index.unique:
+                _refuse_duplicates(bind, table, list(index.expressions))
             index.create(bind)
     for constraint in table.constraints:
         if isinstance(constraint, sa.UniqueConstraint) and constraint.name not in unique_names:
             columns = [column.name for column in constraint.columns]
             if not _has_unique_on(inspector, table.name, columns):
+                _refuse_duplicates(bind, table, list(constraint.columns))
                 op.create_index(constraint.name, table.name, columns, unique=True)
     for column in table.columns:
         if column.unique and not _has_unique_on(inspector, table.name, [column.name]):
+            _refuse_duplicates(bind, table, [column])
             op.create_index(
                 f"uq_{table.name}_{column.name}", table.name, [column.name], unique=True
             )
+
+
+def _refuse_duplicates(bind: sa.Connection, table: sa.Table, keys: list) -> None:
+    """Stop with the ids to merge when existing rows break a uniqueness the pipeline needs.
+
+    Only ids are named: the duplicated values may be personal data (emails).
+    """
+    groups = bind.execute(
+        sa.select(sa.func.min(table.c.id), sa.func.max(table.c.id), sa.func.count())
+        .where(*(key.is_not(None) for key in keys))
+        .group_by(*keys)
+        .having(sa.func.count() > 1)
+        .limit(10)
+    ).all()
+    if groups:
+        examples = "; ".join(f"ids {low}..{high} ({n} rows)" for low, high, n in groups)
+        described = ", ".join(str(key) for key in keys)
+        raise RuntimeError(
+            f"{table.name} has rows sharing {described}, which the pipeline needs unique; "
+            f"merge them first (for example {examples})"
+        )
 
 
 def _has_unique_on(inspector: sa.Inspector, table_name: str, columns: list[str]) -> bool:
