@@ -5,6 +5,8 @@ On a dry run nothing was written, so the checks that compare with the warehouse 
 and pass; the row accounting still runs on the planned counts.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 
@@ -23,37 +25,69 @@ from starhouse_pipeline.domain.validation import ValidatedTransactions
 from starhouse_pipeline.warehouse import contacts, transactions
 
 
-def _dry_run_result() -> dg.AssetCheckResult:
+def _dry_run_result(check_name: str | None = None) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=True, description="Dry run: nothing was written, so nothing to compare."
+        check_name=check_name,
+        passed=True,
+        description="Dry run: nothing was written, so nothing to compare.",
     )
 
 
-def _held_for_export(
-    warehouse: WarehouseResource, export: ExportFacts
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """What the warehouse holds for the export's valid ids, aggregated by the database:
-    totals per (type, status, currency), unlinked rows, and completed revenue."""
+RECONCILE = "transactions_reconcile_with_export"
+LINKED = "transactions_have_contact_and_product"
+REVENUE = "revenue_counts_completed_only"
+_WAREHOUSE_CHECKS = [
+    dg.AssetCheckSpec(
+        RECONCILE,
+        asset="loaded_transactions",
+        blocking=True,
+        description="Per (type, status, currency): row count and exact amount read equal "
+        "those the warehouse holds for the export's ids.",
+    ),
+    dg.AssetCheckSpec(
+        LINKED,
+        asset="loaded_transactions",
+        blocking=True,
+        description="Every loaded transaction has a contact, and a product whenever it has "
+        "an Offer ID.",
+    ),
+    dg.AssetCheckSpec(
+        REVENUE,
+        asset="loaded_transactions",
+        description="Revenue (completed rows, refunds negative) agrees between polars and "
+        "SQL; failed and pending money is reported apart and never counted.",
+    ),
+]
+
+
+@dg.multi_asset_check(specs=_WAREHOUSE_CHECKS)
+def warehouse_agrees_with_export(
+    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    """The export's expectations against what the database now holds, read once.
+
+    The export's ids are staged once and the database does the summing, so the three
+    checks cost one small aggregate query each, however large the export.
+    """
+    if loaded_transactions.dry_run:
+        for spec in _WAREHOUSE_CHECKS:
+            yield _dry_run_result(spec.name)
+        return
+    export = loaded_transactions.export
     with warehouse.transaction(dry_run=True) as connection:
         staged = transactions.stage_export_keys(connection, export.keys)
-        return (
-            transactions.totals_for_staged(connection, staged),
-            transactions.unlinked_for_staged(connection, staged),
-            transactions.revenue_for_staged(connection, staged),
-        )
+        held = transactions.totals_for_staged(connection, staged)
+        unlinked = transactions.unlinked_for_staged(connection, staged)
+        revenue_in_sql = transactions.revenue_for_staged(connection, staged)
+    yield _reconciliation_result(export, held)
+    yield _linked_result(unlinked)
+    yield _revenue_result(export, revenue_in_sql)
 
 
-@dg.asset_check(asset=loaded_transactions, blocking=True)
-def transactions_reconcile_with_export(
-    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    """Per (type, status, currency): row count and exact amount read equal those loaded."""
-    if loaded_transactions.dry_run:
-        return _dry_run_result()
-    export = loaded_transactions.export
-    held, _, _ = _held_for_export(warehouse, export)
+def _reconciliation_result(export: ExportFacts, held: pl.DataFrame) -> dg.AssetCheckResult:
     mismatches = reconciliation.compare_totals(export.totals, held)
     return dg.AssetCheckResult(
+        check_name=RECONCILE,
         passed=mismatches.is_empty(),
         metadata={
             "groups": export.totals.height,
@@ -65,6 +99,35 @@ def transactions_reconcile_with_export(
             "mismatches": dg.MetadataValue.md(markdown_table(mismatches)),
         },
     )
+
+
+def _linked_result(unlinked: pl.DataFrame) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=LINKED,
+        passed=unlinked.is_empty(),
+        metadata={
+            "without_contact": int(unlinked.get_column("without_contact").sum()),
+            "with_offer_but_without_product": int(unlinked.get_column("without_product").sum()),
+            "example_ids": ", ".join(unlinked["external_transaction_id"].head(10).to_list())
+            or "none",
+        },
+    )
+
+
+def _revenue_result(export: ExportFacts, revenue_in_sql: pl.DataFrame) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=REVENUE,
+        passed=_by_currency(export.revenue) == _by_currency(revenue_in_sql),
+        metadata={
+            "revenue": dg.MetadataValue.md(markdown_table(export.revenue)),
+            "revenue_in_warehouse": dg.MetadataValue.md(markdown_table(revenue_in_sql)),
+            "failed_and_pending": dg.MetadataValue.md(markdown_table(export.not_revenue)),
+        },
+    )
+
+
+def _by_currency(revenue: pl.DataFrame) -> dict[str, str]:
+    return {row["currency"]: str(row["revenue"]) for row in revenue.iter_rows(named=True)}
 
 
 @dg.asset_check(asset=loaded_transactions, blocking=True)
@@ -83,49 +146,6 @@ def every_row_accounted_for(loaded_transactions: LoadOutcome) -> dg.AssetCheckRe
             "duplicates_collapsed": export.collapsed,
         },
     )
-
-
-@dg.asset_check(asset=loaded_transactions, blocking=True)
-def transactions_have_contact_and_product(
-    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    """Every loaded transaction has a contact, and a product whenever it has an Offer ID."""
-    if loaded_transactions.dry_run:
-        return _dry_run_result()
-    _, unlinked, _ = _held_for_export(warehouse, loaded_transactions.export)
-    return dg.AssetCheckResult(
-        passed=unlinked.is_empty(),
-        metadata={
-            "without_contact": int(unlinked.get_column("without_contact").sum()),
-            "with_offer_but_without_product": int(unlinked.get_column("without_product").sum()),
-            "example_ids": ", ".join(unlinked["external_transaction_id"].head(10).to_list())
-            or "none",
-        },
-    )
-
-
-@dg.asset_check(asset=loaded_transactions)
-def revenue_counts_completed_only(
-    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    """Revenue (completed rows, refunds negative) agrees between polars and SQL; failed and
-    pending money is reported apart and never counted."""
-    if loaded_transactions.dry_run:
-        return _dry_run_result()
-    export = loaded_transactions.export
-    _, _, revenue_in_sql = _held_for_export(warehouse, export)
-    return dg.AssetCheckResult(
-        passed=_by_currency(export.revenue) == _by_currency(revenue_in_sql),
-        metadata={
-            "revenue": dg.MetadataValue.md(markdown_table(export.revenue)),
-            "revenue_in_warehouse": dg.MetadataValue.md(markdown_table(revenue_in_sql)),
-            "failed_and_pending": dg.MetadataValue.md(markdown_table(export.not_revenue)),
-        },
-    )
-
-
-def _by_currency(revenue: pl.DataFrame) -> dict[str, str]:
-    return {row["currency"]: str(row["revenue"]) for row in revenue.iter_rows(named=True)}
 
 
 @dg.asset_check(asset=contact_enrichments, blocking=True)
