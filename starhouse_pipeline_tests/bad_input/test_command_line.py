@@ -1,4 +1,5 @@
-"""What an operator sees from `starhouse import`: the file and the problem, never a secret."""
+"""What an operator sees from `starhouse import` when the database is unreachable: its
+address, never its password (also nowhere under DAGSTER_HOME)."""
 
 from __future__ import annotations
 
@@ -28,15 +29,6 @@ def _starhouse_import(path: Path, database_url: str, home: Path) -> subprocess.C
         timeout=180,
         check=False,
     )
-
-
-def test_a_bad_file_fails_with_its_name_and_problem(sqlite_url: str, tmp_path: Path) -> None:
-    path = tmp_path / "march.csv"
-    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00workbook")
-    done = _starhouse_import(path, sqlite_url, tmp_path / "home")
-    assert done.returncode == 1
-    assert "FAILED: raw_kajabi_csv: " in done.stderr
-    assert "march.csv: the file is a ZIP archive" in done.stderr
 
 
 def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:

@@ -3,12 +3,16 @@ again converges to exactly what an uninterrupted run leaves (compared table by t
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from starhouse_pipeline.settings import PROJECT_ROOT
 from starhouse_pipeline.warehouse.locks import write_lock_holders
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
@@ -93,3 +97,34 @@ def test_a_killed_writer_releases_its_lock(postgres_url: str, tmp_path: Path):
     assert holders == [], "the server kept the killed writer's lock"
     result = run_job(postgres_url, export, max_quarantine_share=1.0)
     assert result.success
+
+
+def test_starhouse_import_killed_after_a_delay_converges(
+    sqlite_url: str, tmp_path: Path, reference: dict
+) -> None:
+    """No hook at all: the real command, killed a moment after its first commit."""
+    seed_crm(sqlite_url)
+    export = make_export(tmp_path / "kajabi.csv", IDS)
+    command = [sys.executable, "-m", "starhouse_pipeline.cli", "import", str(export)]
+    environment = {
+        **os.environ,
+        "STARHOUSE_DATABASE_URL": sqlite_url,
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while count(sqlite_url, import_runs) == 0 and process.poll() is None:
+        assert time.monotonic() < deadline, "the import never started writing"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    process.kill()
+    process.wait(timeout=30)
+
+    subprocess.run(command, cwd=PROJECT_ROOT, env=environment, check=True, timeout=180)
+    assert warehouse_contents(sqlite_url) == reference
