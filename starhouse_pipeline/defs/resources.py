@@ -7,6 +7,7 @@ import dagster as dg
 import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
 
+from starhouse_pipeline.domain.masking import mask_free_text
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine, database_url, redacted
 from starhouse_pipeline.warehouse.locks import take_write_lock
 
@@ -48,7 +49,8 @@ class WarehouseResource(dg.ConfigurableResource):
         A writing transaction first takes the warehouse write lock (see `warehouse.locks`).
         Losing the database (refused, dropped or terminated connection) rolls back whatever
         the transaction did and asks Dagster to retry the step, at most `connection_retries`
-        times; the failure names the database with its password hidden.
+        times; the failure names the database with its password hidden. Any other database
+        error fails the step at once, its message masked (it may quote row values).
         """
         try:
             with self.engine.connect() as connection:
@@ -64,12 +66,20 @@ class WarehouseResource(dg.ConfigurableResource):
                     transaction.rollback()
                 else:
                     transaction.commit()
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        except sa.exc.DBAPIError as error:
             if not _lost_connection(error):
-                raise
+                # The driver's message may quote row values (PostgreSQL's DETAIL line does):
+                # only its first line, masked, reaches Dagster; the original is not chained.
+                raise dg.Failure(
+                    description=f"the warehouse database {self.display_url()} refused this "
+                    f"step's writes: {mask_free_text(_first_line(error.orig))} "
+                    f"({type(error.orig).__name__}); nothing of this step was committed",
+                    metadata={"statement": dg.MetadataValue.text(str(error.statement)[:2000])},
+                    allow_retries=False,
+                ) from None
             failure = dg.Failure(
                 description=f"lost the warehouse database {self.display_url()}: "
-                f"{_first_line(error.orig)}; nothing of this step was committed",
+                f"{mask_free_text(_first_line(error.orig))}; nothing of this step was committed",
                 allow_retries=True,
             )
             raise dg.RetryRequested(
@@ -79,6 +89,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
 def _lost_connection(error: sa.exc.DBAPIError) -> bool:
     """A refused, dropped or terminated connection: worth retrying, unlike a data error."""
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
     if error.connection_invalidated or isinstance(error, sa.exc.InterfaceError):
         return True
     text = str(error.orig).lower()

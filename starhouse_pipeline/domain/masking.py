@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
+
+_EMAIL = re.compile(r"([^@\s\"'(]{1})[^@\s\"'(]*@([^@\s\"')]+)")
+_DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\s().-]*\d){6,}")
+_QUOTED_VALUE = re.compile(r'(: )"[^"\n]*"$')
 
 
 def mask_email(email: str | None) -> str | None:
@@ -62,3 +68,14 @@ def masked_identifier_expr(column: str) -> pl.Expr:
         .then(pl.col(column))
         .otherwise(pl.when(pl.col(column).is_not_null()).then(pl.lit("(not shown)")))
     )
+
+
+def mask_free_text(text: str) -> str:
+    """A message that may quote data (a database error, say), made safe to log: emails
+    masked, runs of 7+ digits hidden, and a "quoted value" ending a line hidden."""
+    lines = []
+    for line in text.splitlines():
+        line = _EMAIL.sub(r"\1***@\2", line)
+        line = _DIGIT_RUN.sub("<digits>", line)
+        lines.append(_QUOTED_VALUE.sub(r"\1(value not shown)", line))
+    return "\n".join(lines)

@@ -7,14 +7,22 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.automation import import_run_config
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.settings import SAMPLE_EXPORT
+from starhouse_pipeline.warehouse.tables import contacts
 from starhouse_pipeline_tests.bad_input.corpus import csv_text
 from starhouse_pipeline_tests.bad_input.running import run_job, step_failure_messages
-from starhouse_pipeline_tests.support import export_row, materialization_metadata
+from starhouse_pipeline_tests.faults.state import SEEDED_AT
+from starhouse_pipeline_tests.support import (
+    export_row,
+    insert_rows,
+    materialization_metadata,
+    write_export,
+)
 
 PEOPLE = [
     ("Ann Lee", "ann.lee@example.com", "+1 303-555-0101", "1 Main St, Apt 2"),
@@ -132,3 +140,35 @@ def test_database_password_never_appears_in_logs_metadata_or_errors(
     assert FAKE_PASSWORD not in dg.serialize_value(run)
     shown = WarehouseResource(database_url=_unreachable_url()).display_url()
     assert shown == "postgresql+psycopg://starhouse:***@127.0.0.1:1/starhouse"
+
+
+@pytest.mark.postgres
+def test_a_database_error_quoting_row_values_is_masked(postgres_url: str, tmp_path: Path) -> None:
+    """PostgreSQL's DETAIL line quotes the offending values; the failure must not."""
+    phone = "303-555-0142"
+    insert_rows(
+        postgres_url,
+        contacts,
+        [
+            {"id": 1, "email": "ann.lee@example.com", "created_at": SEEDED_AT},
+            {"id": 2, "email": "bob.ray@example.org", "created_at": SEEDED_AT},
+        ],
+    )
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE UNIQUE INDEX one_phone_each ON contacts (phone)")
+    engine.dispose()
+    rows = [
+        export_row(ID="1001", Customer_Email="ann.lee@example.com", Phone=phone),
+        export_row(ID="1002", Customer_Email="bob.ray@example.org", Phone=phone),
+    ]
+    with dg.instance_for_test() as instance:
+        result = run_job(postgres_url, write_export(tmp_path / "k.csv", rows), instance=instance)
+        log = _event_log_text(instance, result.run_id)
+
+    assert not result.success
+    failure = step_failure_messages(result)["contact_enrichments"]
+    assert "refused this step's writes: duplicate key value violates unique constraint" in failure
+    assert "(UniqueViolation); nothing of this step was committed" in failure
+    for needle in (phone, "3035550142", "ann.lee", "bob.ray"):
+        assert needle not in log
