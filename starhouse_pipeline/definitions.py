@@ -17,7 +17,10 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     """All definitions; tests pass their own warehouse."""
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules([assets, analytics]), import_report],
-        asset_checks=dg.load_asset_checks_from_modules([checks, analytics]),
+        asset_checks=[
+            *dg.load_asset_checks_from_modules([checks, analytics]),
+            checks.quarantine_share_check(),
+        ],
         jobs=[
             import_job,
             analytics.analytics_job,

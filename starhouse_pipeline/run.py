@@ -58,7 +58,10 @@ def _failure_message(event: dg.DagsterEvent) -> str:
     cause = error
     while cause.cause is not None and cause.cls_name != "Failure":
         cause = cause.cause
-    return cause.message.strip()
+    message = cause.message.strip()
+    # Dagster prefixes the exception's class path; the operator needs only what went wrong.
+    prefix, separator, rest = message.partition(": ")
+    return rest if separator and "." in prefix and " " not in prefix else message
 
 
 def _report_markdown(result: dg.ExecuteInProcessResult) -> str | None:

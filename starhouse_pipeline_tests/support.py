@@ -108,11 +108,13 @@ def run_import(
     dry_run: bool = False,
     instance: dg.DagsterInstance | None = None,
     reports_dir: Path | None = None,
+    max_quarantine_share: float = 0.01,
 ) -> dg.ExecuteInProcessResult:
     """Run `import_job` in process on `path`, as the UI's "Materialize all" would."""
     definitions = build_definitions(WarehouseResource(database_url=database_url))
     run_config = import_run_config(path)
-    run_config["resources"] = {"import_options": {"config": {"dry_run": dry_run}}}
+    options = {"dry_run": dry_run, "max_quarantine_share": max_quarantine_share}
+    run_config["resources"] = {"import_options": {"config": options}}
     if reports_dir is not None:
         run_config["ops"]["import_report"] = {"config": {"reports_dir": str(reports_dir)}}
     return definitions.resolve_job_def("import_job").execute_in_process(

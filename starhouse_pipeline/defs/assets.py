@@ -85,12 +85,6 @@ def validated_transactions(
     with (same ID, or no usable ID and the same file name) are marked resolved.
     """
     validated = validate_export(raw_kajabi_csv)
-    seen_ids = pl.concat(
-        [
-            validated.valid.get_column("external_transaction_id"),
-            validated.quarantined.get_column("external_transaction_id"),
-        ]
-    )
     with warehouse.transaction(dry_run=import_options.dry_run) as connection:
         bookkeeping.record_import_run(
             connection,
@@ -99,9 +93,6 @@ def validated_transactions(
             rows_read=validated.rows_read,
             rows_quarantined=validated.quarantined.height,
             rows_collapsed=len(validated.collapsed_lines),
-        )
-        resolved = bookkeeping.resolve_quarantine(
-            connection, context.run_id, validated.file, seen_ids
         )
         bookkeeping.write_quarantine(
             connection, context.run_id, validated.file, validated.quarantined
@@ -113,7 +104,6 @@ def validated_transactions(
             "valid": validated.valid.height,
             "quarantined": validated.quarantined.height,
             "duplicates_collapsed": len(validated.collapsed_lines),
-            "earlier_quarantine_resolved": resolved,
             "quarantine_by_rule": dg.MetadataValue.md(
                 markdown_table(quarantine_by_rule(validated.quarantined))
             ),
@@ -227,9 +217,17 @@ def loaded_transactions(
         totals_before = transactions.totals_by_source_system(connection)
         changes = classify_changes(records, transactions.read_held_hashes(connection, records))
         inserted, updated = changes.new.height, changes.changed.height
+        resolved = 0
         if not dry_run:
             inserted = transactions.insert_new(connection, changes.new, context.run_id)
             updated = transactions.update_changed(connection, changes.changed, context.run_id)
+            # Here, not at validation, so a run stopped by a check resolves nothing.
+            resolved = bookkeeping.resolve_quarantine(
+                connection,
+                context.run_id,
+                validated_transactions.file,
+                _seen_ids(validated_transactions),
+            )
             bookkeeping.finish_import_run(
                 connection,
                 context.run_id,
@@ -245,7 +243,18 @@ def loaded_transactions(
         totals_before=totals_before,
         export=export_facts(validated_transactions),
     )
-    return dg.Output(outcome, metadata={**outcome.counts, "dry_run": dry_run})
+    metadata = {**outcome.counts, "earlier_quarantine_resolved": resolved, "dry_run": dry_run}
+    return dg.Output(outcome, metadata=metadata)
+
+
+def _seen_ids(validated: ValidatedTransactions) -> pl.Series:
+    """Every ID this export read, loaded or quarantined again."""
+    return pl.concat(
+        [
+            validated.valid.get_column("external_transaction_id"),
+            validated.quarantined.get_column("external_transaction_id"),
+        ]
+    )
 
 
 def _masked_preview(valid: pl.DataFrame, rows: int = 5) -> pl.DataFrame:

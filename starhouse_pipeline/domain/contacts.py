@@ -85,7 +85,7 @@ def plan_contacts(customers: pl.DataFrame, existing: pl.DataFrame) -> ContactPla
 def _new_contacts(new: pl.DataFrame) -> pl.DataFrame:
     name = pl.col("customer_name").fill_null("").str.strip_chars()
     first = name.str.extract(r"^(\S+)", 1)
-    last = name.str.extract(r"^\S+\s+(.+)$", 1)
+    last = name.str.extract(r"(?s)^\S+\s+(.+)$", 1)
     return new.select(
         "email",
         first.alias("first_name"),

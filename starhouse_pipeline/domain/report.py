@@ -44,11 +44,16 @@ def markdown_table(frame: pl.DataFrame, max_rows: int = 50) -> str:
         "|" + "---|" * len(shown.columns),
     ]
     for row in shown.iter_rows():
-        cells = ("" if value is None else str(value).replace("|", "\\|") for value in row)
+        cells = ("" if value is None else _cell(value) for value in row)
         lines.append("| " + " | ".join(cells) + " |")
     if frame.height > max_rows:
         lines.append(f"\n_{frame.height - max_rows} more rows not shown_")
     return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    """A value safe inside a Markdown table cell: no pipes, no line breaks."""
+    return " ".join(str(value).split()).replace("|", "\\|")
 
 
 def top_products(valid: pl.DataFrame, by: str, limit: int = 10) -> pl.DataFrame:

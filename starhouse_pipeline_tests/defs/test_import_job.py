@@ -1,5 +1,6 @@
 """The whole import graph, materialized in process, on SQLite and on a real PostgreSQL."""
 
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,10 @@ from starhouse_pipeline_tests.support import (
 )
 
 CREATED = datetime(2024, 1, 1, tzinfo=UTC)
+# The export below sets one row in six aside on purpose, far above the default 1% gate.
+_import = functools.partial(run_import, max_quarantine_share=0.25)
 ALL_CHECKS = {
+    "quarantine_share_within_threshold",
     "transactions_reconcile_with_export",
     "every_row_accounted_for",
     "transactions_have_contact_and_product",
@@ -119,7 +123,7 @@ def _kajabi_transactions(url: str) -> dict[str, sa.Row]:
 
 
 def test_import_loads_links_enriches_and_passes_every_check(seeded: str, tmp_path: Path):
-    result = run_import(seeded, _export(tmp_path))
+    result = _import(seeded, _export(tmp_path))
 
     assert result.success
     assert check_results(result) == dict.fromkeys(ALL_CHECKS, True)
@@ -136,7 +140,7 @@ def test_import_loads_links_enriches_and_passes_every_check(seeded: str, tmp_pat
 
 
 def test_quarantined_row_is_stored_with_line_and_reason(seeded: str, tmp_path: Path):
-    result = run_import(seeded, _export(tmp_path))
+    result = _import(seeded, _export(tmp_path))
 
     rows = fetch_all(seeded, sa.select(quarantined_rows))
     assert [(r.line_number, r.external_transaction_id, r.rule) for r in rows] == [
@@ -152,7 +156,7 @@ def test_quarantined_row_is_stored_with_line_and_reason(seeded: str, tmp_path: P
 def test_product_matched_by_name_gets_the_offer_id_and_unknown_offer_is_created(
     seeded: str, tmp_path: Path
 ):
-    run_import(seeded, _export(tmp_path))
+    _import(seeded, _export(tmp_path))
 
     by_id = {row.id: row for row in fetch_all(seeded, sa.select(products))}
     assert by_id[2].kajabi_offer_id == "222"
@@ -162,7 +166,7 @@ def test_product_matched_by_name_gets_the_offer_id_and_unknown_offer_is_created(
 
 
 def test_enrichment_fills_only_empty_fields_and_logs_each_fill(seeded: str, tmp_path: Path):
-    result = run_import(seeded, _export(tmp_path))
+    result = _import(seeded, _export(tmp_path))
 
     people = {row.id: row for row in fetch_all(seeded, sa.select(contacts))}
     ann, bob = people[1], people[2]
@@ -189,7 +193,7 @@ def test_enrichment_fills_only_empty_fields_and_logs_each_fill(seeded: str, tmp_
 
 
 def test_customer_without_contact_becomes_a_contact_with_its_source(seeded: str, tmp_path: Path):
-    result = run_import(seeded, _export(tmp_path))
+    result = _import(seeded, _export(tmp_path))
 
     created = fetch_all(seeded, sa.select(contacts).where(contacts.c.email == "cy@example.net"))
     assert len(created) == 1
@@ -206,10 +210,10 @@ def test_customer_without_contact_becomes_a_contact_with_its_source(seeded: str,
 
 def test_reimporting_the_same_export_changes_nothing(seeded: str, tmp_path: Path):
     path = _export(tmp_path)
-    run_import(seeded, path)
+    _import(seeded, path)
     before = {name: fetch_all(seeded, sa.select(t)) for name, t in _TABLES.items()}
 
-    again = run_import(seeded, path)
+    again = _import(seeded, path)
 
     assert again.success
     assert materialization_metadata(again, "loaded_transactions")["unchanged"] == 4
@@ -221,10 +225,10 @@ _TABLES = {"contacts": contacts, "products": products, "transactions": transacti
 
 
 def test_a_newer_export_adds_new_rows_and_updates_what_kajabi_changed(seeded: str, tmp_path: Path):
-    first = run_import(seeded, _export(tmp_path))
+    first = _import(seeded, _export(tmp_path))
     newer = _export(tmp_path, **{"1003": {"Status": "succeeded", "Charge Attempt": "3"}})
 
-    second = run_import(seeded, newer)
+    second = _import(seeded, newer)
 
     metadata = materialization_metadata(second, "loaded_transactions")
     assert (metadata["loaded new"], metadata["updated"], metadata["unchanged"]) == (0, 1, 3)
@@ -238,7 +242,7 @@ def test_a_newer_export_adds_new_rows_and_updates_what_kajabi_changed(seeded: st
 def test_dry_run_reports_what_would_change_and_writes_nothing(seeded: str, tmp_path: Path):
     before = {name: fetch_all(seeded, sa.select(t)) for name, t in _TABLES.items()}
 
-    result = run_import(seeded, _export(tmp_path), dry_run=True)
+    result = _import(seeded, _export(tmp_path), dry_run=True)
 
     assert result.success
     assert materialization_metadata(result, "loaded_transactions")["loaded new"] == 4
@@ -255,7 +259,7 @@ def test_missing_column_fails_before_any_write_naming_file_and_column(seeded: st
     columns = [c for c in export_row() if c != "Status"]
     path = write_export(tmp_path / "broken.csv", [export_row()], columns)
 
-    result = run_import(seeded, path)
+    result = _import(seeded, path)
 
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
@@ -267,7 +271,7 @@ def test_missing_column_fails_before_any_write_naming_file_and_column(seeded: st
 
 
 def test_report_shows_totals_without_personal_data(seeded: str, tmp_path: Path):
-    result = run_import(seeded, _export(tmp_path))
+    result = _import(seeded, _export(tmp_path))
 
     report = materialization_metadata(result, "import_report")["report"]
     assert "| USD | 165.67 |" in report  # 22.00 - 22.00 + 165.67; the failed 497.00 is not revenue
@@ -276,3 +280,14 @@ def test_report_shows_totals_without_personal_data(seeded: str, tmp_path: Path):
     for secret in ("ann@example.com", "ANN@example.com", "303-555-0101", "1 Main St", "Ann Lee"):
         assert secret not in report
     assert Path(materialization_metadata(result, "import_report")["path"]).read_text() == report
+
+
+def test_the_default_quarantine_gate_stops_the_load_of_a_mostly_bad_export(
+    seeded: str, tmp_path: Path
+):
+    result = run_import(seeded, _export(tmp_path))
+
+    assert not result.success
+    assert check_results(result)["quarantine_share_within_threshold"] is False
+    assert not result.asset_materializations_for_node("loaded_transactions")
+    assert fetch_all(seeded, sa.select(transactions)) == []
