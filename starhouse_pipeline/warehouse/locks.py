@@ -31,7 +31,9 @@ def write_lock_holders(connection: sa.Connection) -> list[int]:
         return []
     rows = connection.execute(
         sa.text(
+            # pg_locks spans the cluster; advisory locks are per database.
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND ((classid::bigint << 32) | objid::bigint) = :key"
         ),
         {"key": WAREHOUSE_WRITE_LOCK_KEY},
