@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("import", help="import one Kajabi transactions export")
     run.add_argument("path", nargs="?", type=Path, default=SAMPLE_EXPORT)
     run.add_argument("--dry-run", action="store_true", help="compute and report, write nothing")
+    run.add_argument(
+        "--max-quarantine-share",
+        type=float,
+        default=None,
+        help="largest share of rows that may be quarantined before the load stops (default 0.01)",
+    )
     run.set_defaults(handler=_import)
     dev = commands.add_parser("dev", help="the Dagster UI and daemon, bound to 127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
@@ -71,7 +77,9 @@ def _load_sample(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from starhouse_pipeline.run import run_import
 
-    outcome = run_import(args.path.resolve(), dry_run=args.dry_run)
+    outcome = run_import(
+        args.path.resolve(), dry_run=args.dry_run, max_quarantine_share=args.max_quarantine_share
+    )
     if outcome.report:
         print(outcome.report)
     for problem in outcome.problems:

@@ -20,14 +20,21 @@ class ImportRunOutcome:
 
 
 def run_import(
-    path: Path, *, dry_run: bool = False, definitions: dg.Definitions | None = None
+    path: Path,
+    *,
+    dry_run: bool = False,
+    max_quarantine_share: float | None = None,
+    definitions: dg.Definitions | None = None,
 ) -> ImportRunOutcome:
     """Execute `import_job` for one export; the run is recorded in DAGSTER_HOME's instance."""
     prepare_dagster_home()
     if definitions is None:
         from starhouse_pipeline.definitions import defs as definitions
     run_config = import_run_config(path)
-    run_config["resources"] = {"import_options": {"config": {"dry_run": dry_run}}}
+    options: dict[str, object] = {"dry_run": dry_run}
+    if max_quarantine_share is not None:
+        options["max_quarantine_share"] = max_quarantine_share
+    run_config["resources"] = {"import_options": {"config": options}}
     run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
     with dg.DagsterInstance.get() as instance:
         result = definitions.resolve_job_def("import_job").execute_in_process(

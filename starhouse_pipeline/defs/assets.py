@@ -94,6 +94,11 @@ def validated_transactions(
             rows_quarantined=validated.quarantined.height,
             rows_collapsed=len(validated.collapsed_lines),
         )
+        # Resolved with the new quarantine, under the same lock, so concurrent imports agree
+        # on which verdict is the latest.
+        resolved = bookkeeping.resolve_quarantine(
+            connection, context.run_id, validated.file, _seen_ids(validated)
+        )
         bookkeeping.write_quarantine(
             connection, context.run_id, validated.file, validated.quarantined
         )
@@ -104,6 +109,7 @@ def validated_transactions(
             "valid": validated.valid.height,
             "quarantined": validated.quarantined.height,
             "duplicates_collapsed": len(validated.collapsed_lines),
+            "earlier_quarantine_resolved": resolved,
             "quarantine_by_rule": dg.MetadataValue.md(
                 markdown_table(quarantine_by_rule(validated.quarantined))
             ),
@@ -217,17 +223,9 @@ def loaded_transactions(
         totals_before = transactions.totals_by_source_system(connection)
         changes = classify_changes(records, transactions.read_held_hashes(connection, records))
         inserted, updated = changes.new.height, changes.changed.height
-        resolved = 0
         if not dry_run:
             inserted = transactions.insert_new(connection, changes.new, context.run_id)
             updated = transactions.update_changed(connection, changes.changed, context.run_id)
-            # Here, not at validation, so a run stopped by a check resolves nothing.
-            resolved = bookkeeping.resolve_quarantine(
-                connection,
-                context.run_id,
-                validated_transactions.file,
-                _seen_ids(validated_transactions),
-            )
             bookkeeping.finish_import_run(
                 connection,
                 context.run_id,
@@ -243,8 +241,7 @@ def loaded_transactions(
         totals_before=totals_before,
         export=export_facts(validated_transactions),
     )
-    metadata = {**outcome.counts, "earlier_quarantine_resolved": resolved, "dry_run": dry_run}
-    return dg.Output(outcome, metadata=metadata)
+    return dg.Output(outcome, metadata={**outcome.counts, "dry_run": dry_run})
 
 
 def _seen_ids(validated: ValidatedTransactions) -> pl.Series:

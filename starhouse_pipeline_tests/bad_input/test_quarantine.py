@@ -75,7 +75,7 @@ def test_quarantine_is_queryable_and_a_fixed_file_resolves_what_now_loads(
     )
 
     assert all(run.success for run in (other, run1, run2))
-    metadata = materialization_metadata(run2, "loaded_transactions")
+    metadata = materialization_metadata(run2, "validated_transactions")
     assert metadata["earlier_quarantine_resolved"] == 3
     rows = fetch_all(
         database_url,

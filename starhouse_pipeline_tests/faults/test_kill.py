@@ -105,7 +105,10 @@ def test_starhouse_import_killed_after_a_delay_converges(
     """No hook at all: the real command, killed a moment after its first commit."""
     seed_crm(sqlite_url)
     export = make_export(tmp_path / "kajabi.csv", IDS)
-    command = [sys.executable, "-m", "starhouse_pipeline.cli", "import", str(export)]
+    command = [
+        *(sys.executable, "-m", "starhouse_pipeline.cli", "import", str(export)),
+        *("--max-quarantine-share", "1"),
+    ]
     environment = {
         **os.environ,
         "STARHOUSE_DATABASE_URL": sqlite_url,
