@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,8 +82,23 @@ class HeaderMapping:
     extra: tuple[str, ...]
 
 
+# Names other tools (or older exports) give the same columns, after normalization.
+_ALIASES: dict[str, str] = {
+    "order number": "Order No.",
+    "zip": "Zipcode",
+    "zip code": "Zipcode",
+    "postal code": "Zipcode",
+    "address 1": "Address",
+    "address line 1": "Address",
+    "address line 2": "Address 2",
+    "phone number": "Phone",
+}
+
+
 def _normalize_header(name: str) -> str:
-    return " ".join(name.replace("\ufeff", "").split()).casefold()
+    """Case, spacing and punctuation ignored: `Order No.`, `order no` and `ORDER  NO` agree."""
+    cleaned = re.sub(r"[^\w\s]", " ", name.replace("\ufeff", ""))
+    return " ".join(cleaned.split()).casefold()
 
 
 def map_header(file_name: str, header: Sequence[str]) -> HeaderMapping:
@@ -91,6 +107,7 @@ def map_header(file_name: str, header: Sequence[str]) -> HeaderMapping:
     Raises ExportContractError naming the file and the missing required columns.
     """
     by_normal = {_normalize_header(column): column for column in TRANSACTION_COLUMNS}
+    by_normal |= {alias: column for alias, column in _ALIASES.items() if alias not in by_normal}
     canonical = tuple(
         by_normal.get(_normalize_header(name), name.strip()) or unnamed_column(position)
         for position, name in enumerate(header, start=1)

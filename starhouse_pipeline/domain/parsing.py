@@ -34,7 +34,16 @@ _ID_SHAPE = r"[A-Za-z0-9_-]{1,24}"
 _AMOUNT_SHAPE = r"[0-9$€£(),.+ -]{1,20}"
 _CODE_SHAPE = r"[a-z][a-z_ ]{0,24}|[A-Z$€£]{1,5}"
 _DATE_SHAPE = r"[0-9 :./,TZ+-]{1,35}|[a-z]{1,12}"
-_OFFSET_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z")
+# Kajabi writes `2025-11-08 04:11:00 -0700`; API-shaped ISO forms (fractional seconds, `Z` or
+# `UTC` for zero offset) name their offset just as exactly, so they are accepted too.
+_OFFSET_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M %z",
+    "%Y-%m-%d %H:%M:%S%.f %z",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+)
+_ZERO_OFFSET_SUFFIX = r"(?i)(\s*UTC|Z)$"
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 _TEXT_FIELDS = {
@@ -78,7 +87,7 @@ def _amount() -> pl.Expr:
 
 
 def _created_at() -> pl.Expr:
-    text = _text("Created At")
+    text = _text("Created At").str.replace(_ZERO_OFFSET_SUFFIX, "+0000")
     return pl.coalesce(
         text.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
         for fmt in _OFFSET_FORMATS

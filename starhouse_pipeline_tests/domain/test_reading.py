@@ -60,3 +60,14 @@ def test_missing_optional_columns_are_reported_and_read_as_empty(tmp_path: Path)
     raw = read_transactions_export(write_export(tmp_path / "e.csv", [export_row()], columns))
     assert raw.header.missing_optional == ("Card Funding",)
     assert raw.rows.get_column("Card Funding").to_list() == [None]
+
+
+def test_header_variants_of_the_same_columns_are_recognized(tmp_path: Path):
+    renamed = {"Order No.": "order no", "Zipcode": "Zip Code", "Address": "Address Line 1"}
+    columns = [renamed.get(c, c) for c in TRANSACTION_COLUMNS]
+    row = {renamed.get(k, k): v for k, v in export_row(Zipcode="80302", Address="1 Main").items()}
+    raw = read_transactions_export(write_export(tmp_path / "e.csv", [row], columns))
+
+    assert raw.header.extra == ()
+    assert raw.header.missing_optional == ()
+    assert raw.rows.select("Zipcode", "Address").row(0) == ("80302", "1 Main")

@@ -104,3 +104,19 @@ def test_raw_source_keeps_the_whole_original_row(tmp_path: Path):
     raw = result.valid["raw_json"][0]
     assert '"ID":"9"' in raw
     assert '"Coupon Used":"SPRING"' in raw
+
+
+@pytest.mark.parametrize(
+    ("created_at", "expected"),
+    [
+        ("2025-11-08 04:11:00 -0700", datetime(2025, 11, 8, 11, 11, tzinfo=UTC)),
+        ("2025-03-09 01:59:59 -0700", datetime(2025, 3, 9, 8, 59, 59, tzinfo=UTC)),
+        ("2025-03-09 03:00:00 -0600", datetime(2025, 3, 9, 9, 0, tzinfo=UTC)),
+        ("2025-11-08T04:11:00.250-07:00", datetime(2025, 11, 8, 11, 11, 0, 250000, tzinfo=UTC)),
+        ("2025-11-08T11:11:00Z", datetime(2025, 11, 8, 11, 11, tzinfo=UTC)),
+        ("2025-11-08 11:11:00 UTC", datetime(2025, 11, 8, 11, 11, tzinfo=UTC)),
+    ],
+)
+def test_created_at_with_an_explicit_offset_becomes_utc(tmp_path, created_at, expected):
+    result = _validate(tmp_path, export_row(Created_At=created_at))
+    assert result.valid["transaction_date"].to_list() == [expected]
