@@ -4,6 +4,7 @@ import dagster as dg
 
 from starhouse_pipeline.defs import analytics, assets, checks
 from starhouse_pipeline.defs.automation import daily_import_schedule, import_job, inbox_sensor
+from starhouse_pipeline.defs.io import frame_files_io_manager
 from starhouse_pipeline.defs.report import import_report
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 
@@ -30,6 +31,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         schedules=[daily_import_schedule],
         sensors=[inbox_sensor],
         resources={
+            "io_manager": frame_files_io_manager,
             "warehouse": warehouse or WarehouseResource(),
             "import_options": ImportOptions(),
             "analytics_options": analytics.AnalyticsOptions(),

@@ -1,0 +1,91 @@
+"""Handing values between assets without copying million-row frames through pickle.
+
+Every polars frame inside an asset's value (directly, or in a field of a dataclass) is written
+as an uncompressed Arrow IPC file, which polars writes and reads column by column without an
+intermediate bytes copy (and maps from disk where it can); the rest of the value is pickled.
+"""
+
+import dataclasses
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from upath import UPath
+
+_OBJECT_FILE = "object.pickle"
+
+
+@dataclasses.dataclass(frozen=True)
+class _FrameFile:
+    name: str
+
+
+def detach_frames(value: Any, frames: dict[str, pl.DataFrame]) -> Any:
+    """`value` with every frame replaced by a reference; the frames collected in `frames`."""
+    if isinstance(value, pl.DataFrame):
+        reference = _FrameFile(f"frame{len(frames)}")
+        frames[reference.name] = value
+        return reference
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            field.name: detach_frames(getattr(value, field.name), frames)
+            for field in dataclasses.fields(value)
+            if field.init
+        }
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def attach_frames(value: Any, directory: Path) -> Any:
+    """The inverse of `detach_frames`, reading each frame from `directory`."""
+    if isinstance(value, _FrameFile):
+        return pl.read_ipc(directory / f"{value.name}.arrow")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            field.name: attach_frames(getattr(value, field.name), directory)
+            for field in dataclasses.fields(value)
+            if field.init
+        }
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def _replace_atomically(path: Path, write: Any) -> None:
+    """Write beside, then rename: a process still mapping the old file keeps reading it."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    write(partial)
+    partial.replace(path)
+
+
+class FrameFilesIOManager(dg.UPathIOManager):
+    """One folder per asset: `object.pickle` plus one Arrow file per frame."""
+
+    extension = ""
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        directory = Path(str(path))
+        directory.mkdir(parents=True, exist_ok=True)
+        frames: dict[str, pl.DataFrame] = {}
+        skeleton = detach_frames(obj, frames)
+        for name, frame in frames.items():
+            _replace_atomically(
+                directory / f"{name}.arrow",
+                lambda target, frame=frame: frame.write_ipc(target, compression="uncompressed"),
+            )
+        _replace_atomically(
+            directory / _OBJECT_FILE, lambda target: target.write_bytes(pickle.dumps(skeleton))
+        )
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        directory = Path(str(path))
+        skeleton = pickle.loads((directory / _OBJECT_FILE).read_bytes())
+        return attach_frames(skeleton, directory)
+
+
+@dg.io_manager(description="Pickles values, keeping their polars frames as mapped Arrow files.")
+def frame_files_io_manager(init_context: dg.InitResourceContext) -> FrameFilesIOManager:
+    """Stores under the instance's storage folder, like Dagster's default IO manager."""
+    return FrameFilesIOManager(base_path=UPath(init_context.instance.storage_directory()))
