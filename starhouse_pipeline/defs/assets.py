@@ -231,13 +231,13 @@ def loaded_transactions(
                 context.run_id,
                 rows_new=inserted,
                 rows_updated=updated,
-                rows_unchanged=changes.unchanged.height,
+                rows_unchanged=changes.unchanged,
             )
     outcome = LoadOutcome(
         dry_run=dry_run,
         inserted=inserted,
         updated=updated,
-        unchanged=changes.unchanged.height,
+        unchanged=changes.unchanged,
         totals_before=totals_before,
         export=export_facts(validated_transactions),
     )

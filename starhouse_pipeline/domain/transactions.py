@@ -35,7 +35,7 @@ class TransactionChanges:
 
     new: pl.DataFrame
     changed: pl.DataFrame
-    unchanged: pl.DataFrame
+    unchanged: int
 
 
 def _sha256(raw: pl.Series) -> pl.Series:
@@ -75,24 +75,27 @@ def transaction_records(
 
 
 def classify_changes(records: pl.DataFrame, existing: pl.DataFrame) -> TransactionChanges:
-    """Split records by the (external id → row hash) the warehouse holds for this source."""
-    joined = records.join(
-        existing.select("external_transaction_id", pl.col("source_row_hash").alias("_held")),
-        on="external_transaction_id",
-        how="left",
-        coalesce=True,
-    ).with_columns(
-        pl.col("external_transaction_id")
-        .is_in(existing["external_transaction_id"])
-        .alias("_exists")
+    """Split records by the (external id → row hash) the warehouse holds for this source.
+
+    Only the two key columns are joined, and the records are filtered only when a split is
+    needed, so a first import or an unchanged re-import copies no million-row frame.
+    """
+    held = existing.select("external_transaction_id", pl.col("source_row_hash").alias("_held"))
+    keys = records.select("external_transaction_id", "source_row_hash").join(
+        held, on="external_transaction_id", how="left", maintain_order="left"
     )
-    same = pl.col("_held").eq_missing(pl.col("source_row_hash"))
-    columns = list(TRANSACTION_RECORD_COLUMNS)
+    exists = keys.get_column("external_transaction_id").is_in(held["external_transaction_id"])
+    same = keys.get_column("_held").eq_missing(keys.get_column("source_row_hash"))
     return TransactionChanges(
-        new=joined.filter(~pl.col("_exists")).select(columns),
-        changed=joined.filter(pl.col("_exists") & ~same).select(columns),
-        unchanged=joined.filter(pl.col("_exists") & same).select(columns),
+        new=_rows_where(records, ~exists),
+        changed=_rows_where(records, exists & ~same),
+        unchanged=int((exists & same).sum()),
     )
+
+
+def _rows_where(records: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    selected = records.select(TRANSACTION_RECORD_COLUMNS)
+    return selected if mask.all() else selected.filter(mask)
 
 
 @dataclass(frozen=True)
