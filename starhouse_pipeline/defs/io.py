@@ -67,6 +67,9 @@ class FrameFilesIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         directory = Path(str(path))
+        if directory.is_file():
+            # A value stored by Dagster's default IO manager before this one took over.
+            directory.unlink()
         directory.mkdir(parents=True, exist_ok=True)
         frames: dict[str, pl.DataFrame] = {}
         skeleton = detach_frames(obj, frames)
@@ -81,6 +84,9 @@ class FrameFilesIOManager(dg.UPathIOManager):
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         directory = Path(str(path))
+        if directory.is_file():
+            # Stored by Dagster's default pickling IO manager, before this one took over.
+            return pickle.loads(directory.read_bytes())
         skeleton = pickle.loads((directory / _OBJECT_FILE).read_bytes())
         return attach_frames(skeleton, directory)
 

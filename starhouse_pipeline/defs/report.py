@@ -21,6 +21,13 @@ _PRODUCT_MATCH_LABELS = (
 )
 
 
+_CONTACT_COUNT_LABELS = {
+    "contacts_created": "contacts created",
+    "phones_filled": "empty phones filled",
+    "addresses_filled": "empty addresses filled",
+    "fields_filled": "fields filled (each logged)",
+}
+
 ANALYTICS_NOTE = (
     "Revenue analytics (revenue by month, MRR and its movements, churn, customer value, "
     "failed payments, refunds, product performance, cohorts) are the assets of group "
@@ -66,7 +73,10 @@ def import_report(
             product_counts={
                 label: int((matched_by == kind).sum()) for kind, label in _PRODUCT_MATCH_LABELS
             },
-            contact_counts=contact_enrichments.counts,
+            contact_counts={
+                _CONTACT_COUNT_LABELS.get(key, key): value
+                for key, value in contact_enrichments.counts.items()
+            },
             totals_before=loaded_transactions.totals_before,
             totals_after=totals_after,
             notes=[ANALYTICS_NOTE],

@@ -1,10 +1,12 @@
 import dataclasses
+import pickle
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 
-from starhouse_pipeline.defs.io import attach_frames, detach_frames
+from starhouse_pipeline.defs.io import attach_frames, detach_frames, frame_files_io_manager
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,3 +43,30 @@ def test_frames_inside_nested_dataclasses_round_trip_exactly(tmp_path: Path):
     assert restored.inner.frame.equals(money)
     assert restored.inner.frame.schema == money.schema
     assert (restored.inner.note, restored.counts) == ("kept", {"a": 1})
+
+
+def test_values_stored_by_the_default_pickle_io_manager_are_read_and_replaced(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    old_value = {"rows": 3}
+    storage = home / "storage"
+    storage.mkdir()
+    (storage / "counts").write_bytes(pickle.dumps(old_value))
+
+    @dg.asset
+    def counts() -> dict:
+        return {"rows": 4}
+
+    @dg.asset
+    def doubled(counts: dict) -> int:
+        return counts["rows"] * 2
+
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        resources = {"io_manager": frame_files_io_manager}
+        only_downstream = dg.materialize(
+            [counts, doubled], selection=["doubled"], resources=resources, instance=instance
+        )
+        both = dg.materialize([counts, doubled], resources=resources, instance=instance)
+
+    assert only_downstream.output_for_node("doubled") == 6
+    assert both.output_for_node("doubled") == 8
