@@ -35,6 +35,8 @@ from starhouse_pipeline.samples.analytics_samples import (
 from starhouse_pipeline.settings import SAMPLES_DIR
 from starhouse_pipeline.warehouse import analytics as warehouse_analytics
 from starhouse_pipeline.warehouse import analytics_tables, bookkeeping
+from starhouse_pipeline.warehouse import contacts as warehouse_contacts
+from starhouse_pipeline.warehouse import products as warehouse_products
 
 ANALYTICS_GROUP = "analytics"
 _AFTER_IMPORT = ["loaded_transactions"]
@@ -573,22 +575,12 @@ def kajabi_subscriptions(
     validated = subscription_rules.validate_subscriptions(export)
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
-        bookkeeping.record_import_run(
-            connection,
-            context.run_id,
-            validated.file,
-            rows_read=validated.rows_read,
-            rows_quarantined=validated.quarantined.height,
-            rows_collapsed=len(validated.collapsed_lines),
-        )
-        bookkeeping.write_quarantine(
-            connection, context.run_id, validated.file, validated.quarantined
-        )
+        bookkeeping.record_validated_export(connection, context.run_id, validated)
         linked = subscription_rules.link_products(
-            validated.valid, warehouse_analytics.read_products(connection)
+            validated.valid, warehouse_products.read_products(connection)
         )
-        contact_ids = warehouse_analytics.contact_ids_by_email(
-            connection, linked.get_column("email")
+        contact_ids = warehouse_contacts.contact_ids_for_emails(
+            connection, warehouse_contacts.stage_emails(connection, linked["email"].unique())
         )
         records = subscription_rules.subscription_records(linked, contact_ids)
         counts = warehouse_analytics.upsert_subscriptions(
@@ -703,17 +695,7 @@ def kajabi_people(
     validated = people_rules.validate_people(export)
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
-        bookkeeping.record_import_run(
-            connection,
-            context.run_id,
-            validated.file,
-            rows_read=validated.rows_read,
-            rows_quarantined=validated.quarantined.height,
-            rows_collapsed=len(validated.collapsed_lines),
-        )
-        bookkeeping.write_quarantine(
-            connection, context.run_id, validated.file, validated.quarantined
-        )
+        bookkeeping.record_validated_export(connection, context.run_id, validated)
         snapshot = warehouse_analytics.read_people_snapshot(
             connection, validated.valid.get_column("email")
         )

@@ -86,21 +86,11 @@ def validated_transactions(
     """
     validated = validate_export(raw_kajabi_csv)
     with warehouse.transaction(dry_run=import_options.dry_run) as connection:
-        bookkeeping.record_import_run(
-            connection,
-            context.run_id,
-            validated.file,
-            rows_read=validated.rows_read,
-            rows_quarantined=validated.quarantined.height,
-            rows_collapsed=len(validated.collapsed_lines),
-        )
+        bookkeeping.record_validated_export(connection, context.run_id, validated)
         # Resolved with the new quarantine, under the same lock, so concurrent imports agree
-        # on which verdict is the latest.
+        # on which verdict is the latest (this run's own rows are never resolved by it).
         resolved = bookkeeping.resolve_quarantine(
             connection, context.run_id, validated.file, _seen_ids(validated)
-        )
-        bookkeeping.write_quarantine(
-            connection, context.run_id, validated.file, validated.quarantined
         )
     return dg.Output(
         validated,

@@ -11,18 +11,8 @@ _DIGIT_RUN = re.compile(r"\+?\(?\d(?:[\s().-]*\d){6,}")
 _QUOTED_VALUE = re.compile(r'(: )"[^"\n]*"$')
 
 
-def mask_email(email: str | None) -> str | None:
-    """`ann.lee@example.com` → `a***@example.com`."""
-    if email is None:
-        return None
-    local, at, domain = email.strip().partition("@")
-    if not at:
-        return "***"
-    return f"{local[:1]}***@{domain}"
-
-
 def mask_email_expr(column: str) -> pl.Expr:
-    """The same masking, vectorized."""
+    """`ann.lee@example.com` → `a***@example.com`, for a whole column."""
     local = pl.col(column).str.extract(r"^(.)[^@]*@", 1)
     domain = pl.col(column).str.extract(r"@(.*)$", 1)
     return (
@@ -30,16 +20,6 @@ def mask_email_expr(column: str) -> pl.Expr:
         .then(pl.format("{}***@{}", local.fill_null(""), domain))
         .otherwise(pl.when(pl.col(column).is_not_null()).then(pl.lit("***")))
     )
-
-
-def mask_name_expr(column: str) -> pl.Expr:
-    """`Ann Lee` → `A. L.`: enough to tell rows apart, not to identify a person."""
-    initials = (
-        pl.col(column)
-        .str.extract_all(r"(?:^|\s)(\w)")
-        .list.eval(pl.element().str.strip_chars().str.to_uppercase() + ".")
-    )
-    return initials.list.join(" ")
 
 
 def quoted_if_shaped(value: pl.Expr, shape: str, max_digits: int = 6) -> pl.Expr:

@@ -22,6 +22,7 @@ from starhouse_pipeline.domain.people import (
 )
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
+from starhouse_pipeline.warehouse.contacts import blank, stage_emails
 from starhouse_pipeline.warehouse.dialect import locking, upsert_insert
 from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import (
@@ -125,28 +126,6 @@ def metric_net_by_currency(connection: sa.Connection, table: sa.Table) -> dict[s
 
 
 # -- the Subscriptions and People exports ---------------------------------------------------
-
-
-def read_products(connection: sa.Connection) -> pl.DataFrame:
-    rows = connection.execute(
-        sa.select(products.c.id, products.c.name, products.c.kajabi_offer_id)
-    ).all()
-    schema = {"id": pl.Int64, "name": pl.String, "kajabi_offer_id": pl.String}
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def contact_ids_by_email(connection: sa.Connection, emails: pl.Series) -> pl.DataFrame:
-    """email -> contact id for the emails that have a contact (normalized match)."""
-    staged = stage_frame(
-        connection,
-        "stage_export_emails",
-        emails.unique().alias("email").to_frame(),
-        {"email": sa.Text()},
-    )
-    rows = connection.execute(
-        sa.select(staged.c.email, contacts.c.id).join(contacts, staged.c.email == CONTACT_EMAIL_KEY)
-    ).all()
-    return pl.DataFrame(rows, schema={"email": pl.String, "contact_id": pl.Int64}, orient="row")
 
 
 # Columns a newer export may change; the key and the first-seen time stay as they were.
@@ -260,12 +239,7 @@ def read_subscriptions_by_id(connection: sa.Connection, ids: pl.Series) -> pl.Da
 
 def read_people_snapshot(connection: sa.Connection, emails: pl.Series) -> pl.DataFrame:
     """The contacts these people match, with the fields the People export may fill."""
-    staged = stage_frame(
-        connection,
-        "stage_people_emails",
-        emails.unique().alias("email").to_frame(),
-        {"email": sa.Text()},
-    )
+    staged = stage_emails(connection, emails.unique())
     query = locking(
         connection,
         sa.select(
@@ -314,10 +288,6 @@ def _create_people(connection: sa.Connection, to_create: pl.DataFrame, run_id: s
     return len(connection.execute(insert, records.to_dicts()).all())
 
 
-def _blank(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    return sa.or_(column.is_(None), sa.func.trim(column) == "")
-
-
 def _fill_empty_fields(connection: sa.Connection, fills: pl.DataFrame) -> pl.DataFrame:
     """One conditional UPDATE per field: a field that is no longer empty is left alone.
 
@@ -336,10 +306,10 @@ def _fill_empty_fields(connection: sa.Connection, fills: pl.DataFrame) -> pl.Dat
             rows,
             {"contact_id": sa.BigInteger(), "value": sa.Text()},
         )
-        condition = [contacts.c.id == staged.c.contact_id, _blank(contacts.c[field])]
+        condition = [contacts.c.id == staged.c.contact_id, blank(contacts.c[field])]
         values: dict = {field: staged.c.value, "updated_at": sa.func.now()}
         if field in ADDRESS_FIELDS:
-            condition.append(_blank(contacts.c.address_line_1))
+            condition.append(blank(contacts.c.address_line_1))
             values["billing_address_source"] = PEOPLE_SOURCE
         if field == "phone":
             values["phone_source"] = PEOPLE_SOURCE

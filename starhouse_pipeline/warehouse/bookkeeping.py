@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -36,6 +37,23 @@ def finish_import_run(connection: sa.Connection, run_id: str, **counts: int) -> 
         .where(import_runs.c.run_id == run_id)
         .values(finished_at=sa.func.now(), **counts)
     )
+
+
+def record_validated_export(connection: sa.Connection, run_id: str, validated: Any) -> None:
+    """The run's row with its read counts, and its quarantined rows.
+
+    `validated` is any export's validation outcome: `file`, `rows_read`, `quarantined`
+    and `collapsed_lines` (transactions, subscriptions and people exports all have them).
+    """
+    record_import_run(
+        connection,
+        run_id,
+        validated.file,
+        rows_read=validated.rows_read,
+        rows_quarantined=validated.quarantined.height,
+        rows_collapsed=len(validated.collapsed_lines),
+    )
+    write_quarantine(connection, run_id, validated.file, validated.quarantined)
 
 
 def write_quarantine(
@@ -98,22 +116,6 @@ def resolve_quarantine(
     )
     staged.drop(connection)
     return result.rowcount
-
-
-def open_quarantine_counts(connection: sa.Connection) -> pl.DataFrame:
-    """Quarantined rows not yet resolved, per file and rule: what is still wrong."""
-    rows = connection.execute(
-        sa.select(
-            quarantined_rows.c.source_file,
-            quarantined_rows.c.rule,
-            sa.func.count().label("rows"),
-        )
-        .where(quarantined_rows.c.resolved_at.is_(None))
-        .group_by(quarantined_rows.c.source_file, quarantined_rows.c.rule)
-        .order_by(quarantined_rows.c.source_file, quarantined_rows.c.rule)
-    ).all()
-    schema = {"source_file": pl.String, "rule": pl.String, "rows": pl.Int64}
-    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def read_quarantine(connection: sa.Connection, run_id: str) -> pl.DataFrame:

@@ -24,7 +24,8 @@ from starhouse_pipeline.warehouse.tables import CONTACT_EMAIL_KEY, contact_enric
 _TEXT = sa.Text()
 
 
-def _blank(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def blank(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """Empty in the CRM's sense: null, or nothing but whitespace."""
     return sa.or_(column.is_(None), sa.func.trim(column) == "")
 
 
@@ -87,7 +88,7 @@ def fill_phones(connection: sa.Connection, fills: pl.DataFrame) -> list[int]:
     )
     statement = (
         sa.update(contacts)
-        .where(contacts.c.id == staged.c.contact_id, _blank(contacts.c.phone))
+        .where(contacts.c.id == staged.c.contact_id, blank(contacts.c.phone))
         .values(phone=staged.c.phone, phone_source=ENRICHMENT_SOURCE, updated_at=sa.func.now())
         .returning(contacts.c.id)
     )
@@ -101,12 +102,12 @@ def fill_addresses(connection: sa.Connection, fills: pl.DataFrame) -> list[int]:
     types = {"contact_id": sa.BigInteger(), **dict.fromkeys(ADDRESS_FIELDS, _TEXT)}
     staged = stage_frame(connection, "stage_address_fills", fills, types)
     values = {
-        field: sa.case((_blank(contacts.c[field]), staged.c[field]), else_=contacts.c[field])
+        field: sa.case((blank(contacts.c[field]), staged.c[field]), else_=contacts.c[field])
         for field in ADDRESS_FIELDS
     }
     statement = (
         sa.update(contacts)
-        .where(contacts.c.id == staged.c.contact_id, _blank(contacts.c.address_line_1))
+        .where(contacts.c.id == staged.c.contact_id, blank(contacts.c.address_line_1))
         .values(**values, billing_address_source=ENRICHMENT_SOURCE, updated_at=sa.func.now())
         .returning(contacts.c.id)
     )

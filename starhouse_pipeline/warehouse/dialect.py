@@ -13,13 +13,6 @@ def upsert_insert(connection: sa.Connection, table: sa.Table) -> sa.Insert:
     return sqlite.insert(table)
 
 
-def as_json(connection: sa.Connection, text: sa.ColumnElement) -> sa.ColumnElement:
-    """Text holding a JSON document, as the JSON column type of the dialect."""
-    if connection.dialect.name == "postgresql":
-        return sa.cast(text, postgresql.JSONB)
-    return text
-
-
 def locking(connection: sa.Connection, select: sa.Select, *tables: sa.Table) -> sa.Select:
     """Row locks for a read whose rows this transaction will update (PostgreSQL).
 
