@@ -23,6 +23,7 @@ from starhouse_pipeline.domain.transactions import (
     LoadOutcome,
     classify_changes,
     export_facts,
+    record_batches,
     transaction_records,
 )
 from starhouse_pipeline.domain.validation import ValidatedTransactions, validate_export
@@ -61,7 +62,7 @@ def raw_kajabi_csv(config: ImportConfig) -> dg.Output[RawExport]:
             "size_bytes": raw.file.size_bytes,
             "sha256": raw.file.sha256,
             "encoding": raw.file.encoding,
-            "rows": raw.rows.height,
+            "rows": raw.row_count,
             "blank_lines_skipped": raw.blank_lines_skipped,
             "missing_optional_columns": ", ".join(raw.header.missing_optional) or "none",
             "extra_columns": ", ".join(raw.header.extra) or "none",
@@ -206,7 +207,7 @@ def loaded_transactions(
     the run that wrote it. Re-importing the same export changes nothing.
     """
     records = transaction_records(
-        validated_transactions.valid, resolved_products, contact_enrichments.contact_ids
+        validated_transactions, resolved_products, contact_enrichments.contact_ids
     )
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
@@ -214,8 +215,10 @@ def loaded_transactions(
         changes = classify_changes(records, transactions.read_held_hashes(connection, records))
         inserted, updated = changes.new.height, changes.changed.height
         if not dry_run:
-            inserted = transactions.insert_new(connection, changes.new, context.run_id)
-            updated = transactions.update_changed(connection, changes.changed, context.run_id)
+            new = record_batches(changes.new, validated_transactions)
+            inserted = transactions.insert_new(connection, new, context.run_id)
+            changed = record_batches(changes.changed, validated_transactions)
+            updated = transactions.update_changed(connection, changed, context.run_id)
             bookkeeping.finish_import_run(
                 connection,
                 context.run_id,

@@ -9,12 +9,15 @@ what reaches the rules is always exactly what the file says.
 
 from __future__ import annotations
 
+import array
+import codecs
 import csv
 import hashlib
 import io
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,6 +36,8 @@ STRUCTURE_ERROR_COLUMN = "_structure_error"
 # Fields beyond the header's width, as a JSON list, so a ragged row is kept whole.
 EXTRA_FIELDS_COLUMN = "_extra_fields"
 
+_CHUNK_BYTES = 16 * 1024 * 1024
+_EOF_MARKER = "\x1a"  # the Ctrl-Z some Windows tools still append
 # cp1252 leaves these bytes undefined; seeing one means the file is not cp1252 either.
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 # A UTF-8 lead byte followed by a continuation byte: the start of a multi-byte character.
@@ -74,12 +79,68 @@ class ExportFile:
 
 @dataclass(frozen=True)
 class RawExport:
-    """One export as read: every value text, plus its line number and any structural error."""
+    """One export as read: every value text, plus its line number and any structural error.
+
+    A well-formed UTF-8 file is not held in memory: `lazy()` scans the file itself, and
+    `batches()` streams it a bounded number of rows at a time (checking first that the file
+    still is the one that was read). Irregular files (ragged rows, blank lines, cp1252) are
+    parsed by the strict reader into `parsed` instead.
+    """
 
     file: ExportFile
     header: HeaderMapping
-    rows: pl.DataFrame
+    # One row per record, in file order: LINE_COLUMN and STRUCTURE_ERROR_COLUMN.
+    lines: pl.DataFrame
+    # The names polars gives the file's columns, before empty unnamed ones are dropped.
+    file_columns: tuple[str, ...] = ()
+    parsed: pl.DataFrame | None = None
     blank_lines_skipped: int = 0
+
+    @property
+    def row_count(self) -> int:
+        return self.lines.height
+
+    @property
+    def rows(self) -> pl.DataFrame:
+        """Every row at once (small exports and tests; the import streams `batches()`)."""
+        return (
+            pl.concat(self.batches(), how="vertical") if self.row_count else self.lazy().collect()
+        )
+
+    def lazy(self) -> pl.LazyFrame:
+        """All rows: the header's columns as text, missing optional ones as nulls, line numbers."""
+        if self.parsed is not None:
+            rows = self.parsed.lazy()
+        else:
+            rows = self._scan_file().with_columns(
+                pl.lit(None, dtype=pl.String).alias(EXTRA_FIELDS_COLUMN)
+            )
+        missing = [c for c in TRANSACTION_COLUMNS if c not in self.header.canonical_names]
+        return pl.concat([rows, self.lines.lazy()], how="horizontal").select(
+            *self.header.canonical_names,
+            *(pl.lit(None, dtype=pl.String).alias(column) for column in missing),
+            EXTRA_FIELDS_COLUMN,
+            LINE_COLUMN,
+            STRUCTURE_ERROR_COLUMN,
+        )
+
+    def _scan_file(self) -> pl.LazyFrame:
+        return pl.scan_csv(
+            self.file.path,
+            has_header=True,
+            new_columns=list(self.file_columns),
+            infer_schema=False,
+            empty_string_is_null=False,
+            quote_char='"',
+        )
+
+    def batches(self, batch_rows: int = 100_000) -> Iterator[pl.DataFrame]:
+        """The rows in file order, `batch_rows` at a time."""
+        if self.parsed is None and _file_sha256(Path(self.file.path)) != self.file.sha256:
+            raise ExportFileError(
+                f"{self.file.name}: the file changed after it was read; run the import again"
+            )
+        yield from self.lazy().collect_batches(chunk_size=batch_rows)
 
 
 def read_transactions_export(path: str | Path) -> RawExport:
@@ -87,36 +148,81 @@ def read_transactions_export(path: str | Path) -> RawExport:
     path = Path(path)
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
-    data = path.read_bytes()
-    text, encoding = decode_export(path.name, data)
-    scan = _scan_records(path.name, text)
+    file = inspect_export_file(path)
+    with _open_text(path, file.encoding) as stream:
+        scan = _scan_records(path.name, stream)
     _refuse_other_delimiters(path.name, scan.header)
     header = map_header(path.name, scan.header)
-    rows = _frame_from_polars(text, encoding, data, header, scan)
-    if rows is None:
-        rows = _frame_from_records(path.name, text, header)
-    if EXTRA_FIELDS_COLUMN not in rows.columns:
-        rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias(EXTRA_FIELDS_COLUMN))
-    rows = rows.with_columns(
-        pl.Series(LINE_COLUMN, scan.start_lines, dtype=pl.Int64),
-        pl.Series(STRUCTURE_ERROR_COLUMN, scan.structure_errors(len(header.canonical_names))),
+    raw = RawExport(
+        file=file,
+        header=header,
+        lines=scan.lines(len(header.canonical_names)),
+        file_columns=header.canonical_names,
+        blank_lines_skipped=scan.blank_lines,
     )
-    rows = _add_missing_optional_columns(rows, header)
-    rows, header = _drop_empty_unnamed_columns(rows, header)
-    file = ExportFile(
-        path=str(path),
-        name=path.name,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        encoding=encoding,
-    )
-    return RawExport(file=file, header=header, rows=rows, blank_lines_skipped=scan.blank_lines)
+    if not _polars_reads_it_alike(raw, scan):
+        with _open_text(path, file.encoding) as stream:
+            raw = replace(raw, parsed=_frame_from_records(stream, header))
+    return _drop_empty_unnamed_columns(raw)
 
 
-def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
-    """Decode as UTF-8 (BOM optional); fall back to cp1252 only when that is certain."""
-    if not data.strip():
-        raise ExportFileError(f"{file_name}: the file is empty")
+def inspect_export_file(path: Path) -> ExportFile:
+    """Whole-file checks and facts in one streaming pass; the file is never held whole.
+
+    A file that is not valid UTF-8 is rare and small in practice (a spreadsheet's save), so
+    that case is decided on the whole bytes by `decode_export`.
+    """
+    digest, size, encoding = hashlib.sha256(), 0, "utf-8"
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    lines_before, tail, has_text = 0, "", False
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK_BYTES):
+            if size == 0:
+                _refuse_binary_start(path.name, chunk)
+            if b"\x00" in chunk:
+                line = lines_before + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
+                raise ExportFileError(
+                    f"{path.name}: line {line}: NUL byte: a binary file, not a CSV export"
+                )
+            digest.update(chunk)
+            size += len(chunk)
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError:
+                _, encoding = decode_export(path.name, path.read_bytes())
+                return _export_file(path, _file_sha256(path), path.stat().st_size, encoding)
+            has_text = has_text or bool(text.strip())
+            _refuse_double_encoding(path.name, tail + text, lines_before - tail.count("\n"))
+            lines_before += text.count("\n")
+            tail = text[-3:]
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        _, encoding = decode_export(path.name, path.read_bytes())
+    if not has_text:
+        raise ExportFileError(f"{path.name}: the file is empty")
+    return _export_file(path, digest.hexdigest(), size, encoding)
+
+
+def _export_file(path: Path, sha256: str, size: int, encoding: str) -> ExportFile:
+    return ExportFile(
+        path=str(path), name=path.name, size_bytes=size, sha256=sha256, encoding=encoding
+    )
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    return path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
+
+
+def _refuse_binary_start(file_name: str, data: bytes) -> None:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExportFileError(
             f"{file_name}: the file is UTF-16 (a spreadsheet's 'Unicode text'); "
@@ -128,6 +234,13 @@ def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
                 f"{file_name}: the file is {kind}, not a CSV export; export the transactions "
                 "from Kajabi as CSV"
             )
+
+
+def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
+    """Decode as UTF-8 (BOM optional); fall back to cp1252 only when that is certain."""
+    if not data.strip():
+        raise ExportFileError(f"{file_name}: the file is empty")
+    _refuse_binary_start(file_name, data)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ExportFileError(
@@ -153,7 +266,7 @@ def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
 
 def _without_eof_marker(text: str) -> str:
     """Drop the Ctrl-Z that some Windows tools still append as an end-of-file mark."""
-    return text[:-1] if text.endswith("\x1a") else text
+    return text[:-1] if text.endswith(_EOF_MARKER) else text
 
 
 def _certainly_cp1252(data: bytes) -> bool:
@@ -167,7 +280,7 @@ def _certainly_cp1252(data: bytes) -> bool:
     return not _UTF8_MULTIBYTE.search(data)
 
 
-def _refuse_double_encoding(file_name: str, text: str) -> None:
+def _refuse_double_encoding(file_name: str, text: str, lines_before: int = 0) -> None:
     """Refuse UTF-8 text that was already decoded once as cp1252 (mojibake such as "Ã©")."""
     for match in _MOJIBAKE_CANDIDATE.finditer(text):
         for length in range(2, len(match.group()) + 1):
@@ -176,7 +289,7 @@ def _refuse_double_encoding(file_name: str, text: str) -> None:
                 original = damaged.encode("cp1252").decode("utf-8")
             except UnicodeError:
                 continue
-            line = text.count("\n", 0, match.start()) + 1
+            line = lines_before + text.count("\n", 0, match.start()) + 1
             raise ExportFileError(
                 f"{file_name}: line {line}: the text is double-encoded (mojibake such as "
                 f"'{damaged}' for '{original}'), probably by a spreadsheet; export it "
@@ -187,31 +300,36 @@ def _refuse_double_encoding(file_name: str, text: str) -> None:
 @dataclass
 class _Scan:
     header: list[str]
-    start_lines: list[int]
-    field_counts: list[int]
+    start_lines: array.array
+    field_counts: array.array
     blank_lines: int
 
-    def structure_errors(self, expected: int) -> pl.Series:
+    def lines(self, expected: int) -> pl.DataFrame:
         counts = pl.Series(self.field_counts, dtype=pl.Int64)
-        return (
-            pl.select(
-                pl.when(counts != expected)
-                .then(pl.format("row has {} fields, the header has {}", counts, pl.lit(expected)))
-                .otherwise(None)
-            )
-            .to_series()
-            .alias(STRUCTURE_ERROR_COLUMN)
+        return pl.DataFrame(
+            {
+                LINE_COLUMN: pl.Series(self.start_lines, dtype=pl.Int64),
+                STRUCTURE_ERROR_COLUMN: pl.select(
+                    pl.when(counts != expected)
+                    .then(
+                        pl.format("row has {} fields, the header has {}", counts, pl.lit(expected))
+                    )
+                    .otherwise(None)
+                ).to_series(),
+            }
         )
 
 
-def _strict_reader(text: str) -> csv.reader:
+def _strict_reader(stream: io.TextIOBase) -> csv.reader:
     csv.field_size_limit(sys.maxsize)
-    return csv.reader(io.StringIO(text, newline=""), strict=True)
+    return csv.reader(stream, strict=True)
 
 
-def _scan_records(file_name: str, text: str) -> _Scan:
-    reader = _strict_reader(text)
-    scan = _Scan(header=[], start_lines=[], field_counts=[], blank_lines=0)
+def _scan_records(file_name: str, stream: io.TextIOBase) -> _Scan:
+    reader = _strict_reader(stream)
+    scan = _Scan(
+        header=[], start_lines=array.array("q"), field_counts=array.array("q"), blank_lines=0
+    )
     next_line = 1
     try:
         for record in reader:
@@ -219,7 +337,7 @@ def _scan_records(file_name: str, text: str) -> _Scan:
                 scan.header = record
             elif not record:
                 scan.blank_lines += 1
-            else:
+            elif record != [_EOF_MARKER]:
                 scan.start_lines.append(next_line)
                 scan.field_counts.append(len(record))
             next_line = reader.line_num + 1
@@ -232,36 +350,28 @@ def _scan_records(file_name: str, text: str) -> _Scan:
     return scan
 
 
-def _frame_from_polars(
-    text: str, encoding: str, data: bytes, header: HeaderMapping, scan: _Scan
-) -> pl.DataFrame | None:
-    """Fast path for well-formed files; None when the strict reader must build the frame."""
-    expected = len(header.canonical_names)
-    if scan.blank_lines or any(count != expected for count in scan.field_counts):
-        return None
-    source = data if encoding == "utf-8" else text.encode("utf-8")
+def _polars_reads_it_alike(raw: RawExport, scan: _Scan) -> bool:
+    """Whether polars' fast scan of the file yields exactly the strict reader's records."""
+    expected = len(raw.header.canonical_names)
+    if raw.file.encoding != "utf-8" or scan.blank_lines:
+        return False
+    if any(count != expected for count in scan.field_counts):
+        return False
     try:
-        frame = pl.read_csv(
-            source,
-            has_header=True,
-            new_columns=list(header.canonical_names),
-            infer_schema=False,
-            empty_string_is_null=False,
-            quote_char='"',
-        )
+        scanned = raw._scan_file().select(pl.len()).collect().item()
     except pl.exceptions.PolarsError:
-        return None
-    return frame if frame.height == len(scan.start_lines) else None
+        return False
+    return scanned == raw.row_count
 
 
-def _frame_from_records(file_name: str, text: str, header: HeaderMapping) -> pl.DataFrame:
+def _frame_from_records(stream: io.TextIOBase, header: HeaderMapping) -> pl.DataFrame:
     width = len(header.canonical_names)
     columns: list[list[str | None]] = [[] for _ in range(width)]
     extra: list[str | None] = []
-    reader = _strict_reader(text)
+    reader = _strict_reader(stream)
     next(reader)
     for record in reader:
-        if not record:
+        if not record or record == [_EOF_MARKER]:
             continue
         padded = record[:width] + [None] * (width - len(record))
         for index, value in enumerate(padded):
@@ -292,24 +402,16 @@ def _refuse_other_delimiters(file_name: str, header: list[str]) -> None:
             )
 
 
-def _drop_empty_unnamed_columns(
-    rows: pl.DataFrame, header: HeaderMapping
-) -> tuple[pl.DataFrame, HeaderMapping]:
+def _drop_empty_unnamed_columns(raw: RawExport) -> RawExport:
     """Blank-headed columns a spreadsheet added are dropped when no row has a value there;
     one that holds values is kept (in each row's raw JSON) under its unnamed-column name."""
-    empty = [
-        name
-        for name in header.canonical_names
-        if is_unnamed_column(name)
-        and rows.get_column(name).fill_null("").str.strip_chars().eq("").all()
-    ]
-    if not empty:
-        return rows, header
-    keep = tuple(name for name in header.canonical_names if name not in empty)
-    extra = tuple(name for name in header.extra if name not in empty)
-    return rows.drop(empty), replace(header, canonical_names=keep, extra=extra)
-
-
-def _add_missing_optional_columns(rows: pl.DataFrame, header: HeaderMapping) -> pl.DataFrame:
-    missing = [column for column in TRANSACTION_COLUMNS if column not in rows.columns]
-    return rows.with_columns(pl.lit(None, dtype=pl.String).alias(column) for column in missing)
+    unnamed = [name for name in raw.header.canonical_names if is_unnamed_column(name)]
+    if not unnamed:
+        return raw
+    is_empty = raw.lazy().select(
+        pl.col(name).fill_null("").str.strip_chars().eq("").all() for name in unnamed
+    )
+    empty = [name for name, value in is_empty.collect().row(0, named=True).items() if value]
+    keep = tuple(name for name in raw.header.canonical_names if name not in empty)
+    extra = tuple(name for name in raw.header.extra if name not in empty)
+    return replace(raw, header=replace(raw.header, canonical_names=keep, extra=extra))

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
 
 from starhouse_pipeline.domain import reconciliation
-from starhouse_pipeline.domain.validation import RAW_JSON, ValidatedTransactions
+from starhouse_pipeline.domain.reading import LINE_COLUMN
+from starhouse_pipeline.domain.validation import (
+    RAW_JSON,
+    ROW_HASH,
+    ValidatedTransactions,
+    original_json,
+)
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 
 TRANSACTION_RECORD_COLUMNS = (
@@ -31,29 +37,30 @@ TRANSACTION_RECORD_COLUMNS = (
 
 @dataclass(frozen=True)
 class TransactionChanges:
-    """Incoming records split by what the warehouse already holds."""
+    """Incoming records split by what the warehouse already holds.
+
+    `new` and `changed` still carry the original text columns instead of `raw_source`;
+    `record_batches` turns them into the table's rows a batch at a time.
+    """
 
     new: pl.DataFrame
     changed: pl.DataFrame
     unchanged: int
 
 
-def _sha256(raw: pl.Series) -> pl.Series:
-    return pl.Series(
-        [hashlib.sha256(value.encode()).hexdigest() for value in raw.to_list()], dtype=pl.String
-    )
-
-
 def transaction_records(
-    valid: pl.DataFrame, product_ids: pl.DataFrame, contact_ids: pl.DataFrame
+    validated: ValidatedTransactions, product_ids: pl.DataFrame, contact_ids: pl.DataFrame
 ) -> pl.DataFrame:
     """The transactions table's columns for every valid row, linked to contact and product.
 
     `source_row_hash` fingerprints the original CSV row, so a re-import can tell an unchanged
-    transaction from one Kajabi changed without comparing JSON documents.
+    transaction from one Kajabi changed without comparing JSON documents. `raw_source` is
+    not built here (see `record_batches`); `_line` ties each record to its row in the file.
     """
     return (
-        valid.join(product_ids.select("offer_id", "product_id"), on="offer_id", how="left")
+        validated.valid.join(
+            product_ids.select("offer_id", "product_id"), on="offer_id", how="left"
+        )
         .join(contact_ids.select("email", "contact_id"), on="email", how="left")
         .select(
             pl.lit(SOURCE_SYSTEM).alias("source_system"),
@@ -66,12 +73,33 @@ def transaction_records(
             "currency",
             "payment_method",
             pl.col("provider").alias("payment_processor"),
-            pl.col(RAW_JSON).alias("raw_source"),
-            pl.col(RAW_JSON).map_batches(_sha256, return_dtype=pl.String).alias("source_row_hash"),
+            ROW_HASH,
             pl.col("contact_id").cast(pl.Int64),
             pl.col("product_id").cast(pl.Int64),
+            LINE_COLUMN,
         )
     )
+
+
+def record_batches(
+    records: pl.DataFrame, validated: ValidatedTransactions
+) -> Iterator[pl.DataFrame]:
+    """The transactions table's rows, `raw_source` included, one bounded batch at a time.
+
+    Each record's original JSON is rebuilt from the export as it streams past; records are
+    in file order, so each batch of JSON meets one contiguous slice of them.
+    """
+    lines = records.get_column(LINE_COLUMN)
+    for batch in original_json(lines, validated.export, validated.source_columns):
+        batch_lines = batch.get_column(LINE_COLUMN)
+        start = lines.search_sorted(batch_lines[0], side="left")
+        end = lines.search_sorted(batch_lines[-1], side="right")
+        yield (
+            records.slice(start, end - start)
+            .join(batch, on=LINE_COLUMN, how="inner", maintain_order="left")
+            .rename({RAW_JSON: "raw_source"})
+            .select(TRANSACTION_RECORD_COLUMNS)
+        )
 
 
 def classify_changes(records: pl.DataFrame, existing: pl.DataFrame) -> TransactionChanges:
@@ -94,8 +122,7 @@ def classify_changes(records: pl.DataFrame, existing: pl.DataFrame) -> Transacti
 
 
 def _rows_where(records: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
-    selected = records.select(TRANSACTION_RECORD_COLUMNS)
-    return selected if mask.all() else selected.filter(mask)
+    return records if mask.all() else records.filter(mask)
 
 
 @dataclass(frozen=True)

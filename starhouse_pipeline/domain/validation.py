@@ -2,10 +2,16 @@
 
 A row ends in exactly one of three places: `valid` (goes on to load), `quarantined` (kept with
 its line and reason), or `collapsed` (an identical repeat of a valid row with the same ID).
+
+Valid rows keep their original text columns, not the JSON of the row: the JSON repeats every
+column name on every row (three times the text), so it is built batch by batch where it is
+written (`raw_source_batches`), and only its SHA-256 travels with the row.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandera.polars as pa
@@ -22,6 +28,9 @@ from starhouse_pipeline.domain.reading import (
 from starhouse_pipeline.domain.schema import TypedTransaction
 
 RAW_JSON = "raw_json"
+ROW_HASH = "source_row_hash"
+# Rows per batch wherever a row's JSON is built: bounds memory at any export size.
+BATCH_ROWS = 100_000
 QUARANTINE_COLUMNS = (LINE_COLUMN, "external_transaction_id", QUARANTINE_RULE, QUARANTINE_REASON)
 _SCHEMA_RULES_BY_CHECK = {
     "refund_amount_is_not_positive": "refund is positive",
@@ -38,38 +47,114 @@ class ValidatedTransactions:
     valid: pl.DataFrame
     quarantined: pl.DataFrame
     collapsed_lines: list[int]
+    # The export the rows came from: each valid row's original JSON is rebuilt from it, a
+    # batch at a time, where it is written (`original_json`).
+    export: RawExport
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        return _source_columns(self.export.header.canonical_names)
 
     @property
     def accounted_rows(self) -> int:
         return self.valid.height + self.quarantined.height + len(self.collapsed_lines)
 
+    def raw_sources(self) -> pl.Series:
+        """Each valid row's original JSON, whole (for small exports and tests)."""
+        lines = self.valid.get_column(LINE_COLUMN)
+        batches = original_json(lines, self.export, self.source_columns)
+        return pl.concat([batch.get_column(RAW_JSON) for batch in batches], how="vertical")
+
 
 def validate_export(raw: RawExport) -> ValidatedTransactions:
-    """Type, check and de-duplicate one export's rows."""
-    typed = type_export_rows(raw.rows).with_columns(raw_source_json(raw.header.canonical_names))
-    # From here the original text lives on in raw_json; dropping the text columns halves
-    # what every later step holds and hands on.
-    typed = typed.drop(c for c in raw.rows.columns if c != LINE_COLUMN)
-    typed = _apply_schema(typed)
+    """Type, check and de-duplicate one export's rows, streaming it in bounded batches."""
+    source_columns = _source_columns(raw.header.canonical_names)
+    parts = [_validate_batch(batch, source_columns) for batch in raw.batches(BATCH_ROWS)]
+    if not parts:
+        parts = [_validate_batch(raw.lazy().collect(), source_columns)]
+    typed = pl.concat(parts) if len(parts) > 1 else parts[0]
+    del parts
     typed, collapsed_lines = _collapse_identical_duplicates(typed)
     typed = _flag_conflicting_duplicates(typed)
     is_bad = typed.get_column(QUARANTINE_RULE).is_not_null()
     valid = typed.filter(~is_bad) if is_bad.any() else typed
+    quarantined = _with_every_raw_json(typed.filter(is_bad), raw, source_columns)
     return ValidatedTransactions(
         file=raw.file,
-        rows_read=raw.rows.height,
-        valid=valid.drop(QUARANTINE_RULE, QUARANTINE_REASON),
-        quarantined=typed.filter(is_bad).select(*QUARANTINE_COLUMNS, RAW_JSON),
+        rows_read=raw.row_count,
+        valid=valid.drop(QUARANTINE_RULE, QUARANTINE_REASON, RAW_JSON),
+        quarantined=quarantined.select(*QUARANTINE_COLUMNS, RAW_JSON),
         collapsed_lines=collapsed_lines,
+        export=raw,
     )
 
 
-def raw_source_json(header: tuple[str, ...]) -> pl.Expr:
+def _validate_batch(batch: pl.DataFrame, source_columns: tuple[str, ...]) -> pl.DataFrame:
+    """Typed columns, row hash and rule verdicts of one batch; the original text is dropped,
+    except as JSON on rows already bound for quarantine."""
+    typed = type_export_rows(batch).with_columns(raw_source_json(source_columns))
+    typed = typed.with_columns(_sha256(typed.get_column(RAW_JSON)))
+    typed = _apply_schema(typed).with_columns(
+        pl.when(pl.col(QUARANTINE_RULE).is_not_null()).then(pl.col(RAW_JSON)).alias(RAW_JSON)
+    )
+    return typed.drop(c for c in batch.columns if c != LINE_COLUMN)
+
+
+def _with_every_raw_json(
+    quarantined: pl.DataFrame, raw: RawExport, source_columns: tuple[str, ...]
+) -> pl.DataFrame:
+    """Rows quarantined only once the whole export was seen (conflicting duplicates) get
+    their original JSON from a second pass over the file."""
+    missing = quarantined.filter(pl.col(RAW_JSON).is_null()).get_column(LINE_COLUMN)
+    if missing.is_empty():
+        return quarantined
+    found = pl.concat(original_json(missing, raw, source_columns)).rename({RAW_JSON: "_json"})
+    return (
+        quarantined.join(found, on=LINE_COLUMN, how="left", maintain_order="left")
+        .with_columns(pl.coalesce(RAW_JSON, "_json").alias(RAW_JSON))
+        .drop("_json")
+    )
+
+
+def original_json(
+    lines: pl.Series, raw: RawExport, source_columns: tuple[str, ...], batch_rows: int = BATCH_ROWS
+) -> Iterator[pl.DataFrame]:
+    """(LINE_COLUMN, RAW_JSON) of the rows at `lines`, in file order, read again from the
+    export `batch_rows` at a time (only the JSON of one batch is held at once)."""
+    lines = lines.sort()
+    for batch in raw.batches(batch_rows):
+        wanted = _within(lines, batch.get_column(LINE_COLUMN))
+        if not wanted.is_empty():
+            yield batch.filter(pl.col(LINE_COLUMN).is_in(wanted.implode())).select(
+                LINE_COLUMN, raw_source_json(source_columns)
+            )
+
+
+def _within(sorted_lines: pl.Series, batch_lines: pl.Series) -> pl.Series:
+    """The part of `sorted_lines` between a batch's first and last line."""
+    if batch_lines.is_empty():
+        return sorted_lines.clear()
+    start = sorted_lines.search_sorted(batch_lines[0], side="left")
+    end = sorted_lines.search_sorted(batch_lines[-1], side="right")
+    return sorted_lines.slice(start, end - start)
+
+
+def _sha256(documents: pl.Series) -> pl.Series:
+    """SHA-256 of each row's original JSON: an unchanged row hashes the same in every export."""
+    hashes = [hashlib.sha256(document.encode()).hexdigest() for document in documents.to_list()]
+    return pl.Series(ROW_HASH, hashes, dtype=pl.String)
+
+
+def _source_columns(header: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in header if name != "") or TRANSACTION_COLUMNS
+
+
+def raw_source_json(source_columns: tuple[str, ...]) -> pl.Expr:
     """The original CSV row as a JSON object, keyed by the file's own column names.
 
     A row with more fields than the header keeps the surplus under `"_extra_fields"`.
     """
-    columns = [name for name in header if name != ""] or list(TRANSACTION_COLUMNS)
+    columns = list(source_columns)
     row = pl.struct(pl.col(name) for name in columns).struct.json_encode()
     with_extra = pl.concat_str(
         row.str.strip_suffix("}"),
@@ -87,7 +172,12 @@ def raw_source_json(header: tuple[str, ...]) -> pl.Expr:
 
 def _apply_schema(typed: pl.DataFrame) -> pl.DataFrame:
     """Run the pandera contract on rows that passed the parsing rules; record its failures."""
-    candidates = typed.with_row_index("_row").filter(pl.col(QUARANTINE_RULE).is_null())
+    checked = [name for name in TypedTransaction.to_schema().columns if name in typed.columns]
+    candidates = (
+        typed.select(*checked, QUARANTINE_RULE)
+        .with_row_index("_row")
+        .filter(pl.col(QUARANTINE_RULE).is_null())
+    )
     try:
         TypedTransaction.validate(candidates, lazy=True)
         return typed
@@ -126,7 +216,7 @@ def _schema_failures(failure_cases: pl.DataFrame, candidates: pl.DataFrame) -> p
 
 def _collapse_identical_duplicates(typed: pl.DataFrame) -> tuple[pl.DataFrame, list[int]]:
     """Keep the first of rows that repeat the same ID with the very same content."""
-    repeat = pl.col(LINE_COLUMN).rank("ordinal").over("external_transaction_id", RAW_JSON) > 1
+    repeat = pl.col(LINE_COLUMN).rank("ordinal").over("external_transaction_id", ROW_HASH) > 1
     has_id = pl.col("external_transaction_id").is_not_null()
     is_repeat = typed.select((repeat & has_id).fill_null(False)).to_series()
     if not is_repeat.any():

@@ -4,15 +4,16 @@ Every set-based write starts here: stage the frame once, then one INSERT ... SEL
 UPDATE ... FROM per target table; rows known to be new are copied straight in.
 """
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 
 import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.warehouse.types import sqlite_storage_expressions
 
-_SQLITE_BATCH_ROWS = 50_000
-_COPY_SLICE_ROWS = 100_000
+# Rows per COPY write or SQLite executemany: bounds the text built at once.
+_SLICE_ROWS = 50_000
 
 
 def stage_frame(
@@ -35,15 +36,18 @@ def stage_frame(
 
 
 def stage_like(
-    connection: sa.Connection, name: str, target: sa.Table, frame: pl.DataFrame
+    connection: sa.Connection,
+    name: str,
+    target: sa.Table,
+    columns: list[str],
+    frames: Iterable[pl.DataFrame],
 ) -> sa.Table:
-    """Stage `frame` in a temporary table whose columns have the target's own types.
+    """Stage `frames` (of `columns`) in a temporary table whose columns have the target's types.
 
     On PostgreSQL the column types are read from the live table, so an existing database
     whose columns use enums, json or varchar is staged in exactly those types and the
     UPDATE ... FROM that follows needs no casts.
     """
-    columns = list(frame.columns)
     table = sa.Table(
         name,
         sa.MetaData(),
@@ -57,35 +61,60 @@ def stage_like(
         connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" AS {source}')
     else:
         table.create(connection)
-    copy_rows(connection, table, frame)
+    copy_rows(connection, table, frames)
     return table
 
 
-def copy_rows(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> int:
-    """Insert every row of `frame` (columns named as the table's) and return how many."""
-    if frame.is_empty():
+def copy_rows(
+    connection: sa.Connection, table: sa.Table, frames: pl.DataFrame | Iterable[pl.DataFrame]
+) -> int:
+    """Insert every row of `frames` (columns named as the table's) and return how many.
+
+    An iterable of frames is consumed one frame at a time, so a caller that builds its
+    rows in batches never holds them all.
+    """
+    slices = _non_empty_slices(frames)
+    first = next(slices, None)
+    if first is None:
         return 0
+    slices = itertools.chain([first], slices)
     if connection.dialect.name == "postgresql":
-        return _copy_into(connection, table, frame)
-    return _insert_batches(connection, table, frame)
+        return _copy_into(connection, table, first.columns, slices)
+    return _insert_batches(connection, table, slices)
 
 
-def _copy_into(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> int:
+def _non_empty_slices(frames: pl.DataFrame | Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    for frame in [frames] if isinstance(frames, pl.DataFrame) else frames:
+        yield from (chunk for chunk in frame.iter_slices(n_rows=_SLICE_ROWS) if chunk.height)
+
+
+def _copy_into(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: list[str],
+    slices: Iterable[pl.DataFrame],
+) -> int:
     """CSV COPY: polars writes null unquoted and empty text as "", which COPY keeps apart."""
-    columns = ", ".join(f'"{column}"' for column in frame.columns)
+    names = ", ".join(f'"{column}"' for column in columns)
     cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN (FORMAT csv)') as copy:
-        for chunk in frame.iter_slices(n_rows=_COPY_SLICE_ROWS):
+    copied = 0
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT csv)') as copy:
+        for chunk in slices:
             copy.write(chunk.write_csv(include_header=False))
-    return cursor.rowcount
+            copied += chunk.height
+    return copied
 
 
-def _insert_batches(connection: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> int:
+def _insert_batches(
+    connection: sa.Connection, table: sa.Table, slices: Iterable[pl.DataFrame]
+) -> int:
     """Plain DB-API batches in SQLite's own representation (see warehouse.types)."""
-    stored = frame.with_columns(sqlite_storage_expressions(table, frame.columns))
-    columns = ", ".join(f'"{column}"' for column in stored.columns)
-    marks = ", ".join("?" for _ in stored.columns)
-    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
-    for chunk in stored.iter_slices(n_rows=_SQLITE_BATCH_ROWS):
-        connection.exec_driver_sql(sql, chunk.rows())
-    return stored.height
+    inserted = 0
+    for chunk in slices:
+        stored = chunk.with_columns(sqlite_storage_expressions(table, chunk.columns))
+        columns = ", ".join(f'"{column}"' for column in stored.columns)
+        marks = ", ".join("?" for _ in stored.columns)
+        sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+        connection.exec_driver_sql(sql, stored.rows())
+        inserted += stored.height
+    return inserted

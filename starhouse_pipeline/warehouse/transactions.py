@@ -5,7 +5,7 @@ new rows go straight into the table in bulk (COPY on PostgreSQL) and changed row
 whole and applied with one UPDATE ... FROM. An unchanged re-import moves only the keys.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import polars as pl
@@ -28,12 +28,6 @@ _UPDATABLE = [
 ]
 
 
-@dataclass(frozen=True)
-class LoadCounts:
-    inserted: int
-    updated: int
-
-
 def _same_transaction(staged: sa.Table) -> sa.ColumnElement[bool]:
     return sa.and_(
         transactions.c.source_system == staged.c.source_system,
@@ -53,21 +47,24 @@ def read_held_hashes(connection: sa.Connection, records: pl.DataFrame) -> pl.Dat
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def insert_new(connection: sa.Connection, new: pl.DataFrame, run_id: str) -> int:
-    """Bulk-insert records known to be new (the caller holds the import lock)."""
-    rows = new.select(TRANSACTION_RECORD_COLUMNS).with_columns(
-        import_run_id=pl.lit(run_id),
-        # Set here rather than left to a default: an existing CRM table may have none.
-        created_at=pl.lit(datetime.now(UTC)),
+def insert_new(connection: sa.Connection, new: Iterable[pl.DataFrame], run_id: str) -> int:
+    """Bulk-insert batches of records known to be new (the caller holds the import lock)."""
+    # Set here rather than left to a default: an existing CRM table may have none.
+    created_at = datetime.now(UTC)
+    rows = (
+        batch.select(TRANSACTION_RECORD_COLUMNS).with_columns(
+            import_run_id=pl.lit(run_id), created_at=pl.lit(created_at)
+        )
+        for batch in new
     )
     return copy_rows(connection, transactions, rows)
 
 
-def update_changed(connection: sa.Connection, changed: pl.DataFrame, run_id: str) -> int:
-    """Apply the records whose source row changed since the warehouse last saw them."""
-    if changed.is_empty():
-        return 0
-    staged = stage_like(connection, "stage_changed_transactions", transactions, changed)
+def update_changed(connection: sa.Connection, changed: Iterable[pl.DataFrame], run_id: str) -> int:
+    """Apply batches of records whose source row changed since the warehouse last saw them."""
+    columns = list(TRANSACTION_RECORD_COLUMNS)
+    batches = (batch.select(columns) for batch in changed)
+    staged = stage_like(connection, "stage_changed_transactions", transactions, columns, batches)
     values = {column: staged.c[column] for column in _UPDATABLE}
     update = (
         sa.update(transactions)

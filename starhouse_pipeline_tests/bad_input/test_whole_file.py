@@ -124,7 +124,7 @@ def test_blank_headed_columns_a_spreadsheet_added_are_dropped_when_empty(tmp_pat
     raw = read_transactions_export(path)
     validated = validate_export(raw)
     assert validated.quarantined.is_empty()
-    sources = [json.loads(value) for value in validated.valid.get_column("raw_json")]
+    sources = [json.loads(value) for value in validated.raw_sources()]
     assert "(unnamed column 29)" not in sources[0]
     assert sources[0]["(unnamed column 30)"] == ""
     assert sources[1]["(unnamed column 30)"] == "note"

@@ -1,11 +1,17 @@
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from starhouse_pipeline.domain.reading import read_transactions_export
-from starhouse_pipeline.domain.validation import ValidatedTransactions, validate_export
+from starhouse_pipeline.domain.validation import (
+    ValidatedTransactions,
+    original_json,
+    validate_export,
+)
 from starhouse_pipeline_tests.support import export_row, write_export
 
 
@@ -101,9 +107,24 @@ def test_identical_duplicates_collapse_and_conflicting_ones_are_quarantined(tmp_
 
 def test_raw_source_keeps_the_whole_original_row(tmp_path: Path):
     result = _validate(tmp_path, export_row(ID="9", Coupon_Used="SPRING"))
-    raw = result.valid["raw_json"][0]
+    raw = result.raw_sources()[0]
     assert '"ID":"9"' in raw
     assert '"Coupon Used":"SPRING"' in raw
+
+
+def test_row_hash_is_the_sha256_of_the_original_json_whatever_the_batch(tmp_path: Path):
+    rows = [export_row(ID=str(n), Amount=f"{n}.00") for n in range(1, 8)]
+    result = _validate(tmp_path, *rows)
+    expected = [hashlib.sha256(doc.encode()).hexdigest() for doc in result.raw_sources()]
+    assert result.valid["source_row_hash"].to_list() == expected
+
+    lines = result.valid["_line"]
+    in_batches = original_json(lines, result.export, result.source_columns, batch_rows=3)
+    assert [batch.height for batch in in_batches] == [3, 3, 1]
+    rebuilt = pl.concat(
+        b["raw_json"] for b in original_json(lines, result.export, result.source_columns, 3)
+    )
+    assert rebuilt.to_list() == result.raw_sources().to_list()
 
 
 @pytest.mark.parametrize(
