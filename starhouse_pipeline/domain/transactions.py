@@ -59,9 +59,17 @@ def transaction_records(
     """
     return (
         validated.valid.join(
-            product_ids.select("offer_id", "product_id"), on="offer_id", how="left"
+            product_ids.select("offer_id", "product_id"),
+            on="offer_id",
+            how="left",
+            maintain_order="left",
         )
-        .join(contact_ids.select("email", "contact_id"), on="email", how="left")
+        .join(
+            contact_ids.select("email", "contact_id"),
+            on="email",
+            how="left",
+            maintain_order="left",
+        )
         .select(
             pl.lit(SOURCE_SYSTEM).alias("source_system"),
             "external_transaction_id",
@@ -89,6 +97,8 @@ def record_batches(
     Each record's original JSON is rebuilt from the export as it streams past; records are
     in file order, so each batch of JSON meets one contiguous slice of them.
     """
+    if not records.get_column(LINE_COLUMN).is_sorted():
+        records = records.sort(LINE_COLUMN)
     lines = records.get_column(LINE_COLUMN)
     for batch in original_json(lines, validated.export, validated.source_columns):
         batch_lines = batch.get_column(LINE_COLUMN)

@@ -28,9 +28,10 @@ from starhouse_pipeline.domain.reading import (
 from starhouse_pipeline.domain.schema import TypedTransaction
 
 RAW_JSON = "raw_json"
+TRANSACTION_ID = "external_transaction_id"
 ROW_HASH = "source_row_hash"
 # Rows per batch wherever a row's JSON is built: bounds memory at any export size.
-BATCH_ROWS = 100_000
+BATCH_ROWS = 25_000
 QUARANTINE_COLUMNS = (LINE_COLUMN, "external_transaction_id", QUARANTINE_RULE, QUARANTINE_REASON)
 _SCHEMA_RULES_BY_CHECK = {
     "refund_amount_is_not_positive": "refund is positive",
@@ -69,24 +70,54 @@ class ValidatedTransactions:
 def validate_export(raw: RawExport) -> ValidatedTransactions:
     """Type, check and de-duplicate one export's rows, streaming it in bounded batches."""
     source_columns = _source_columns(raw.header.canonical_names)
-    parts = [_validate_batch(batch, source_columns) for batch in raw.batches(BATCH_ROWS)]
-    if not parts:
-        parts = [_validate_batch(raw.lazy().collect(), source_columns)]
-    typed = pl.concat(parts) if len(parts) > 1 else parts[0]
-    del parts
-    typed, collapsed_lines = _collapse_identical_duplicates(typed)
-    typed = _flag_conflicting_duplicates(typed)
-    is_bad = typed.get_column(QUARANTINE_RULE).is_not_null()
-    valid = typed.filter(~is_bad) if is_bad.any() else typed
-    quarantined = _with_every_raw_json(typed.filter(is_bad), raw, source_columns)
+    good, bad = [], []
+    for batch in _batches_or_empty(raw):
+        typed = _validate_batch(batch, source_columns)
+        is_bad = typed.get_column(QUARANTINE_RULE).is_not_null()
+        good.append(typed.filter(~is_bad).drop(QUARANTINE_RULE, QUARANTINE_REASON, RAW_JSON))
+        bad.append(typed.filter(is_bad))
+    valid, bad, collapsed_lines = _settle_repeated_ids(pl.concat(good), pl.concat(bad))
+    quarantined = _with_every_raw_json(bad, raw, source_columns)
     return ValidatedTransactions(
         file=raw.file,
         rows_read=raw.row_count,
-        valid=valid.drop(QUARANTINE_RULE, QUARANTINE_REASON, RAW_JSON),
+        valid=valid,
         quarantined=quarantined.select(*QUARANTINE_COLUMNS, RAW_JSON),
         collapsed_lines=collapsed_lines,
         export=raw,
     )
+
+
+def _batches_or_empty(raw: RawExport) -> Iterator[pl.DataFrame]:
+    if raw.row_count:
+        yield from raw.batches(BATCH_ROWS)
+    else:
+        yield raw.lazy().collect()
+
+
+def _settle_repeated_ids(
+    valid: pl.DataFrame, bad: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, list[int]]:
+    """Apply the duplicate rules to the rows of IDs that appear more than once.
+
+    Only those rows (usually none) are gathered, so an export without repeats is never
+    copied whole; every row of a repeated ID is in the gathered set, which makes the rules
+    exact.
+    """
+    ids = pl.concat([valid.get_column(TRANSACTION_ID), bad.get_column(TRANSACTION_ID)])
+    repeated = ids.filter(ids.is_duplicated() & ids.is_not_null()).unique()
+    if repeated.is_empty():
+        return valid, bad, []
+    is_repeated = pl.col(TRANSACTION_ID).is_in(repeated.implode()).fill_null(False)
+    rows = pl.concat([valid.filter(is_repeated), bad.filter(is_repeated)], how="diagonal")
+    rows, collapsed_lines = _collapse_identical_duplicates(rows.sort(LINE_COLUMN))
+    rows = _flag_conflicting_duplicates(rows)
+    newly_bad = rows.filter(pl.col(QUARANTINE_RULE).is_not_null())
+    # Survivors stay where they are; only collapsed and newly conflicting rows leave `valid`.
+    leaving = pl.concat([pl.Series(collapsed_lines, dtype=pl.Int64), newly_bad[LINE_COLUMN]])
+    valid = valid.filter(~pl.col(LINE_COLUMN).is_in(leaving.implode()))
+    bad = pl.concat([bad.filter(~is_repeated), newly_bad.select(bad.columns)])
+    return valid, bad.sort(LINE_COLUMN), collapsed_lines
 
 
 def _validate_batch(batch: pl.DataFrame, source_columns: tuple[str, ...]) -> pl.DataFrame:

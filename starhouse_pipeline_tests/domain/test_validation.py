@@ -141,3 +141,19 @@ def test_row_hash_is_the_sha256_of_the_original_json_whatever_the_batch(tmp_path
 def test_created_at_with_an_explicit_offset_becomes_utc(tmp_path, created_at, expected):
     result = _validate(tmp_path, export_row(Created_At=created_at))
     assert result.valid["transaction_date"].to_list() == [expected]
+
+
+def test_a_row_without_id_beside_repeated_ids_is_quarantined_not_lost(tmp_path: Path):
+    result = _validate(
+        tmp_path,
+        export_row(ID="5"),
+        export_row(ID=""),
+        export_row(ID="5"),
+        export_row(ID="6", Amount="1.00"),
+        export_row(ID="6", Amount="2.00"),
+    )
+
+    assert _reasons(result) == {3: "id_present", 5: "unique_id", 6: "unique_id"}
+    assert result.collapsed_lines == [4]
+    assert result.valid["_line"].to_list() == [2]
+    assert result.accounted_rows == result.rows_read == 5
