@@ -17,7 +17,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,6 +37,10 @@ STRUCTURE_ERROR_COLUMN = "_structure_error"
 EXTRA_FIELDS_COLUMN = "_extra_fields"
 
 _CHUNK_BYTES = 16 * 1024 * 1024
+# A carriage return not followed by a line feed (checked per chunk; one split across chunks
+# is taken for one, which only sends the file down the slower, exact path).
+_BARE_CR = re.compile(rb"\r(?!\n)")
+BYTE_OFFSET_COLUMN = "_byte_offset"
 _EOF_MARKER = "\x1a"  # the Ctrl-Z some Windows tools still append
 # cp1252 leaves these bytes undefined; seeing one means the file is not cp1252 either.
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
@@ -115,14 +119,17 @@ class RawExport:
             rows = self._scan_file().with_columns(
                 pl.lit(None, dtype=pl.String).alias(EXTRA_FIELDS_COLUMN)
             )
+        return pl.concat([rows, self.lines.lazy()], how="horizontal").select(self._columns())
+
+    def _columns(self) -> list[pl.Expr]:
         missing = [c for c in TRANSACTION_COLUMNS if c not in self.header.canonical_names]
-        return pl.concat([rows, self.lines.lazy()], how="horizontal").select(
-            *self.header.canonical_names,
+        return [
+            *(pl.col(name) for name in self.header.canonical_names),
             *(pl.lit(None, dtype=pl.String).alias(column) for column in missing),
-            EXTRA_FIELDS_COLUMN,
-            LINE_COLUMN,
-            STRUCTURE_ERROR_COLUMN,
-        )
+            pl.col(EXTRA_FIELDS_COLUMN),
+            pl.col(LINE_COLUMN),
+            pl.col(STRUCTURE_ERROR_COLUMN),
+        ]
 
     def _scan_file(self) -> pl.LazyFrame:
         return pl.scan_csv(
@@ -135,12 +142,45 @@ class RawExport:
         )
 
     def batches(self, batch_rows: int = 100_000) -> Iterator[pl.DataFrame]:
-        """The rows in file order, `batch_rows` at a time."""
-        if self.parsed is None and _file_sha256(Path(self.file.path)) != self.file.sha256:
+        """The rows in file order, `batch_rows` at a time.
+
+        A file-backed export is read by byte range: the strict scan noted where each record
+        starts, so each batch reads exactly its own bytes and memory stays one batch deep
+        (polars' streaming collect reads ahead in proportion to the file).
+        """
+        if self.parsed is not None:
+            yield from self.lazy().collect_batches(chunk_size=batch_rows)
+            return
+        if _file_sha256(Path(self.file.path)) != self.file.sha256:
             raise ExportFileError(
                 f"{self.file.name}: the file changed after it was read; run the import again"
             )
-        yield from self.lazy().collect_batches(chunk_size=batch_rows)
+        offsets = self.lines.get_column(BYTE_OFFSET_COLUMN)
+        with Path(self.file.path).open("rb") as stream:
+            for first in range(0, self.row_count, batch_rows):
+                lines = self.lines.slice(first, batch_rows)
+                after = first + lines.height
+                stream.seek(offsets[first])
+                size = offsets[after] - offsets[first] if after < self.row_count else -1
+                yield self._batch_frame(stream.read(size), lines)
+
+    def _batch_frame(self, data: bytes, lines: pl.DataFrame) -> pl.DataFrame:
+        frame = pl.read_csv(
+            data,
+            has_header=False,
+            schema=dict.fromkeys(self.file_columns, pl.String),
+            empty_string_is_null=False,
+            quote_char='"',
+        )
+        if frame.height != lines.height:
+            raise ExportFileError(
+                f"{self.file.name}: line {lines.get_column(LINE_COLUMN)[0]}: the records from "
+                "here on could not be read again as the first pass read them"
+            )
+        extra = pl.lit(None, dtype=pl.String).alias(EXTRA_FIELDS_COLUMN)
+        return pl.concat([frame.with_columns(extra), lines], how="horizontal").select(
+            self._columns()
+        )
 
 
 def read_transactions_export(path: str | Path) -> RawExport:
@@ -148,9 +188,13 @@ def read_transactions_export(path: str | Path) -> RawExport:
     path = Path(path)
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
-    file = inspect_export_file(path)
-    with _open_text(path, file.encoding) as stream:
-        scan = _scan_records(path.name, stream)
+    file, has_bare_cr = inspect_export_file(path)
+    if file.encoding == "utf-8" and not has_bare_cr:
+        with path.open("rb") as stream:
+            scan = _scan_records(path.name, _TrackedLines(stream))
+    else:
+        with _open_text(path, file.encoding) as stream:
+            scan = _scan_records(path.name, stream)
     _refuse_other_delimiters(path.name, scan.header)
     header = map_header(path.name, scan.header)
     raw = RawExport(
@@ -166,17 +210,22 @@ def read_transactions_export(path: str | Path) -> RawExport:
     return _drop_empty_unnamed_columns(raw)
 
 
-def inspect_export_file(path: Path) -> ExportFile:
+def inspect_export_file(path: Path) -> tuple[ExportFile, bool]:
     """Whole-file checks and facts in one streaming pass; the file is never held whole.
+
+    Also says whether the file has a carriage return not followed by a line feed: such a
+    file is split into lines differently by Python's universal newlines and by polars, so
+    it is parsed by the strict reader alone.
 
     A file that is not valid UTF-8 is rare and small in practice (a spreadsheet's save), so
     that case is decided on the whole bytes by `decode_export`.
     """
     digest, size, encoding = hashlib.sha256(), 0, "utf-8"
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    lines_before, tail, has_text = 0, "", False
+    lines_before, tail, has_text, has_bare_cr = 0, "", False, False
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK_BYTES):
+            has_bare_cr = has_bare_cr or bool(_BARE_CR.search(chunk))
             if size == 0:
                 _refuse_binary_start(path.name, chunk)
             if b"\x00" in chunk:
@@ -190,7 +239,7 @@ def inspect_export_file(path: Path) -> ExportFile:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError:
                 _, encoding = decode_export(path.name, path.read_bytes())
-                return _export_file(path, _file_sha256(path), path.stat().st_size, encoding)
+                return _export_file(path, _file_sha256(path), path.stat().st_size, encoding), True
             has_text = has_text or bool(text.strip())
             _refuse_double_encoding(path.name, tail + text, lines_before - tail.count("\n"))
             lines_before += text.count("\n")
@@ -201,7 +250,7 @@ def inspect_export_file(path: Path) -> ExportFile:
         _, encoding = decode_export(path.name, path.read_bytes())
     if not has_text:
         raise ExportFileError(f"{path.name}: the file is empty")
-    return _export_file(path, digest.hexdigest(), size, encoding)
+    return _export_file(path, digest.hexdigest(), size, encoding), has_bare_cr
 
 
 def _export_file(path: Path, sha256: str, size: int, encoding: str) -> ExportFile:
@@ -297,18 +346,36 @@ def _refuse_double_encoding(file_name: str, text: str, lines_before: int = 0) ->
             )
 
 
+class _TrackedLines:
+    """A UTF-8 file's lines (split at line feeds) for csv.reader, counting the bytes read."""
+
+    def __init__(self, stream: io.BufferedIOBase) -> None:
+        self._stream = stream
+        self.position = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._stream:
+            text = line.decode("utf-8-sig" if self.position == 0 else "utf-8")
+            self.position += len(line)
+            yield text
+
+
 @dataclass
 class _Scan:
     header: list[str]
     start_lines: array.array
     field_counts: array.array
     blank_lines: int
+    # Where each record starts in the file; empty when the scan read decoded text.
+    byte_offsets: array.array
 
     def lines(self, expected: int) -> pl.DataFrame:
         counts = pl.Series(self.field_counts, dtype=pl.Int64)
+        offsets = self.byte_offsets or [None] * len(self.start_lines)
         return pl.DataFrame(
             {
                 LINE_COLUMN: pl.Series(self.start_lines, dtype=pl.Int64),
+                BYTE_OFFSET_COLUMN: pl.Series(offsets, dtype=pl.Int64),
                 STRUCTURE_ERROR_COLUMN: pl.select(
                     pl.when(counts != expected)
                     .then(
@@ -320,17 +387,22 @@ class _Scan:
         )
 
 
-def _strict_reader(stream: io.TextIOBase) -> csv.reader:
+def _strict_reader(stream: Iterable[str]) -> csv.reader:
     csv.field_size_limit(sys.maxsize)
     return csv.reader(stream, strict=True)
 
 
-def _scan_records(file_name: str, stream: io.TextIOBase) -> _Scan:
+def _scan_records(file_name: str, stream: io.TextIOBase | _TrackedLines) -> _Scan:
     reader = _strict_reader(stream)
     scan = _Scan(
-        header=[], start_lines=array.array("q"), field_counts=array.array("q"), blank_lines=0
+        header=[],
+        start_lines=array.array("q"),
+        field_counts=array.array("q"),
+        blank_lines=0,
+        byte_offsets=array.array("q"),
     )
-    next_line = 1
+    tracked = stream if isinstance(stream, _TrackedLines) else None
+    next_line, record_start = 1, 0
     try:
         for record in reader:
             if not scan.header:
@@ -340,7 +412,10 @@ def _scan_records(file_name: str, stream: io.TextIOBase) -> _Scan:
             elif record != [_EOF_MARKER]:
                 scan.start_lines.append(next_line)
                 scan.field_counts.append(len(record))
+                if tracked is not None:
+                    scan.byte_offsets.append(record_start)
             next_line = reader.line_num + 1
+            record_start = tracked.position if tracked is not None else 0
     except csv.Error as error:
         raise ExportFileError(
             f"{file_name}: line {next_line}: malformed CSV ({error}); the file may be truncated"
@@ -353,7 +428,7 @@ def _scan_records(file_name: str, stream: io.TextIOBase) -> _Scan:
 def _polars_reads_it_alike(raw: RawExport, scan: _Scan) -> bool:
     """Whether polars' fast scan of the file yields exactly the strict reader's records."""
     expected = len(raw.header.canonical_names)
-    if raw.file.encoding != "utf-8" or scan.blank_lines:
+    if not scan.byte_offsets or scan.blank_lines:
         return False
     if any(count != expected for count in scan.field_counts):
         return False

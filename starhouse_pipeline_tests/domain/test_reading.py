@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS, ExportContractError
@@ -71,3 +72,48 @@ def test_header_variants_of_the_same_columns_are_recognized(tmp_path: Path):
     assert raw.header.extra == ()
     assert raw.header.missing_optional == ()
     assert raw.rows.select("Zipcode", "Address").row(0) == ("80302", "1 Main")
+
+
+def _multiline_export(tmp_path: Path) -> Path:
+    rows = [
+        export_row(ID=str(n), Address=f"{n} Main St\r\nunit {n}" if n % 2 else f"{n}, Elm St")
+        for n in range(1, 8)
+    ]
+    return write_export(tmp_path / "export.csv", rows)
+
+
+def test_batches_read_by_byte_range_equal_the_whole_file_read_at_once(tmp_path: Path):
+    raw = read_transactions_export(_multiline_export(tmp_path))
+    assert raw.parsed is None  # a regular UTF-8 file is streamed from disk, not held
+
+    batches = list(raw.batches(batch_rows=3))
+
+    assert [batch.height for batch in batches] == [3, 3, 1]
+    assert pl.concat(batches).equals(raw.lazy().collect())
+    assert batches[1].get_column("Address").to_list() == [
+        "4, Elm St",
+        "5 Main St\r\nunit 5",
+        "6, Elm St",
+    ]
+
+
+def test_a_carriage_return_alone_is_read_exactly_by_the_strict_reader(tmp_path: Path):
+    path = write_export(
+        tmp_path / "export.csv", [export_row(ID="1", Address="a\rb"), export_row(ID="2")]
+    )
+    raw = read_transactions_export(path)
+
+    assert raw.parsed is not None
+    assert raw.rows.get_column("Address").to_list()[0] == "a\rb"
+    assert raw.rows.get_column(LINE_COLUMN).to_list() == [2, 4]
+
+
+def test_a_file_changed_after_it_was_read_stops_the_import(tmp_path: Path):
+    path = _multiline_export(tmp_path)
+    raw = read_transactions_export(path)
+    path.write_bytes(path.read_bytes().replace(b"Elm", b"Oak"))
+
+    with pytest.raises(
+        ExportContractError, match=r"export\.csv: the file changed after it was read"
+    ):
+        list(raw.batches())
