@@ -2,12 +2,18 @@
 
 Every polars frame inside an asset's value (directly, or in a field of a dataclass) is written
 as an uncompressed Arrow IPC file, which polars writes and reads column by column without an
-intermediate bytes copy (and maps from disk where it can); the rest of the value is pickled.
+intermediate bytes copy; the rest of the value is pickled.
+
+A consumer that needs only some columns of a frame says so in its input's metadata, as
+Dagster intends input metadata to be used: `AssetIn(metadata={FRAME_COLUMNS: {"valid":
+["offer_id", ...]}})` loads only those columns of the `valid` field, so a step that needs
+two columns of a million-row frame does not read twenty-four.
 """
 
 import dataclasses
 import os
 import pickle
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,41 +22,54 @@ import polars as pl
 from upath import UPath
 
 _OBJECT_FILE = "object.pickle"
+FRAME_COLUMNS = "frame_columns"
 
 
 @dataclasses.dataclass(frozen=True)
 class _FrameFile:
     name: str
+    field: str = ""  # the dataclass field holding the frame ("" for the value itself)
 
 
-def detach_frames(value: Any, frames: dict[str, pl.DataFrame]) -> Any:
+def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") -> Any:
     """`value` with every frame replaced by a reference; the frames collected in `frames`."""
     if isinstance(value, pl.DataFrame):
-        reference = _FrameFile(f"frame{len(frames)}")
+        reference = _FrameFile(f"frame{len(frames)}", field)
         frames[reference.name] = value
         return reference
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            field.name: detach_frames(getattr(value, field.name), frames)
-            for field in dataclasses.fields(value)
-            if field.init
+            f.name: detach_frames(getattr(value, f.name), frames, _path(field, f.name))
+            for f in dataclasses.fields(value)
+            if f.init
         }
         return dataclasses.replace(value, **changes)
     return value
 
 
-def attach_frames(value: Any, directory: Path) -> Any:
-    """The inverse of `detach_frames`, reading each frame from `directory`."""
+def attach_frames(
+    value: Any, directory: Path, columns: Mapping[str, Sequence[str]] | None = None
+) -> Any:
+    """The inverse of `detach_frames`, reading each frame (or the `columns` asked of its
+    field) from `directory`."""
+    columns = columns or {}
     if isinstance(value, _FrameFile):
-        return pl.read_ipc(directory / f"{value.name}.arrow")
+        wanted = columns.get(value.field)
+        return pl.read_ipc(
+            directory / f"{value.name}.arrow", columns=list(wanted) if wanted else None
+        )
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            field.name: attach_frames(getattr(value, field.name), directory)
-            for field in dataclasses.fields(value)
-            if field.init
+            f.name: attach_frames(getattr(value, f.name), directory, columns)
+            for f in dataclasses.fields(value)
+            if f.init
         }
         return dataclasses.replace(value, **changes)
     return value
+
+
+def _path(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
 
 
 def _replace_atomically(path: Path, write: Any) -> None:
@@ -88,7 +107,8 @@ class FrameFilesIOManager(dg.UPathIOManager):
             # Stored by Dagster's default pickling IO manager, before this one took over.
             return pickle.loads(directory.read_bytes())
         skeleton = pickle.loads((directory / _OBJECT_FILE).read_bytes())
-        return attach_frames(skeleton, directory)
+        metadata = context.definition_metadata or {}
+        return attach_frames(skeleton, directory, metadata.get(FRAME_COLUMNS))
 
 
 @dg.io_manager(description="Pickles values, keeping their polars frames as mapped Arrow files.")

@@ -5,10 +5,14 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from starhouse_pipeline.defs.assets import IMPORT_GROUP
+from starhouse_pipeline.defs.assets import IMPORT_GROUP, validated_columns
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.contacts import ContactOutcome
-from starhouse_pipeline.domain.report import ImportReportInputs, render_import_report
+from starhouse_pipeline.domain.report import (
+    REPORT_COLUMNS,
+    ImportReportInputs,
+    render_import_report,
+)
 from starhouse_pipeline.domain.transactions import LoadOutcome
 from starhouse_pipeline.domain.validation import ValidatedTransactions
 from starhouse_pipeline.settings import REPORTS_DIR
@@ -42,7 +46,7 @@ class ReportConfig(dg.Config):
     reports_dir: str = str(REPORTS_DIR)
 
 
-@dg.asset(group_name=IMPORT_GROUP, kinds={"markdown"})
+@dg.asset(group_name=IMPORT_GROUP, kinds={"markdown"}, ins=validated_columns(*REPORT_COLUMNS))
 def import_report(
     context: dg.AssetExecutionContext,
     config: ReportConfig,

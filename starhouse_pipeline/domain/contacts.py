@@ -13,6 +13,8 @@ import polars as pl
 
 ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "state", "postal_code", "country")
 ENRICHABLE_FIELDS = ("phone", *ADDRESS_FIELDS)
+# What `customers_in_export` reads of each valid row.
+CUSTOMER_COLUMNS = ("transaction_date", "email", "customer_name", *ENRICHABLE_FIELDS)
 CONTACT_SNAPSHOT_SCHEMA = {
     "id": pl.Int64,
     "email_key": pl.String,

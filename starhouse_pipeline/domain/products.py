@@ -30,6 +30,10 @@ def normalize_name(column: str | pl.Expr) -> pl.Expr:
     return expr.str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
 
 
+# What `offers_in_export` reads of each valid row.
+OFFER_COLUMNS = ("transaction_date", "offer_id", "offer_title")
+
+
 def offers_in_export(valid: pl.DataFrame) -> pl.DataFrame:
     """One row per Offer ID, named by its most recent title in the export."""
     return (

@@ -56,6 +56,18 @@ def _cell(value: object) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
 
+# What the report reads of each valid row.
+REPORT_COLUMNS = (
+    "transaction_date",
+    "transaction_type",
+    "status",
+    "currency",
+    "amount",
+    "offer_id",
+    "offer_title",
+)
+
+
 def top_products(valid: pl.DataFrame, by: str, limit: int = 10) -> pl.DataFrame:
     """Top offers by completed revenue (`by="revenue"`) or by transaction count."""
     completed = pl.col("status") == REVENUE_STATUS

@@ -35,6 +35,23 @@ TRANSACTION_RECORD_COLUMNS = (
 )
 
 
+# What `transaction_records` and `export_facts` read of each valid row.
+LOAD_COLUMNS = (
+    "external_transaction_id",
+    "order_no",
+    "transaction_date",
+    "transaction_type",
+    "status",
+    "amount",
+    "currency",
+    "payment_method",
+    "provider",
+    "offer_id",
+    "email",
+    ROW_HASH,
+)
+
+
 @dataclass(frozen=True)
 class TransactionChanges:
     """Incoming records split by what the warehouse already holds.

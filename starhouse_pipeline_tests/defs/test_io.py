@@ -70,3 +70,21 @@ def test_values_stored_by_the_default_pickle_io_manager_are_read_and_replaced(tm
 
     assert only_downstream.output_for_node("doubled") == 6
     assert both.output_for_node("doubled") == 8
+
+
+def test_an_input_asks_for_some_columns_of_a_field_and_gets_only_those(tmp_path: Path):
+    value = _Outer(
+        rows=pl.DataFrame({"id": ["1", "2"], "email": ["a@x.io", "b@x.io"], "n": [1, 2]}),
+        inner=_Inner(frame=pl.DataFrame({"id": ["9"], "n": [9]}), note="kept"),
+        counts={},
+    )
+    frames: dict[str, pl.DataFrame] = {}
+    skeleton = detach_frames(value, frames)
+    for name, frame in frames.items():
+        frame.write_ipc(tmp_path / f"{name}.arrow")
+
+    restored = attach_frames(skeleton, tmp_path, {"rows": ["id", "n"]})
+
+    assert restored.rows.columns == ["id", "n"]
+    assert restored.rows.get_column("n").to_list() == [1, 2]
+    assert restored.inner.frame.columns == ["id", "n"]  # another field: loaded whole
