@@ -15,6 +15,16 @@ from starhouse_pipeline.defs.automation import import_run_config
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 
+# The import's assets in lineage order, as the mission draws the chain.
+IMPORT_CHAIN = (
+    "raw_kajabi_csv",
+    "validated_transactions",
+    "resolved_products",
+    "contact_enrichments",
+    "loaded_transactions",
+    "import_report",
+)
+
 _GOOD_ROW: dict[str, str] = {
     "ID": "1001",
     "Amount": "22.00",

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 from starhouse_pipeline.settings import SAMPLE_EXPORT
-from starhouse_pipeline_tests.browser.ui import IMPORT_CHAIN, DagsterUI
-from starhouse_pipeline_tests.support import export_row, write_export
+from starhouse_pipeline_tests.browser.ui import DagsterUI
+from starhouse_pipeline_tests.support import IMPORT_CHAIN, export_row, write_export
 
 pytestmark = pytest.mark.browser
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 
+from starhouse_pipeline_tests.support import IMPORT_CHAIN
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, no sandbox (CI runs as root), and no call home: this machine's network is closed.
 CHROMIUM_ARGS = [
@@ -31,14 +33,6 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1600, "height": 1000}
 
-IMPORT_CHAIN = (
-    "raw_kajabi_csv",
-    "validated_transactions",
-    "resolved_products",
-    "contact_enrichments",
-    "loaded_transactions",
-    "import_report",
-)
 RUN_DONE = re.compile(r"^(Success|Failure|Canceled)$")
 
 LOAD_TIMEOUT_MS = 60_000

@@ -8,15 +8,7 @@ import pytest
 
 from starhouse_pipeline.definitions import defs
 from starhouse_pipeline.defs.automation import daily_import_schedule, inbox_sensor
-
-IMPORT_CHAIN = [
-    "raw_kajabi_csv",
-    "validated_transactions",
-    "resolved_products",
-    "contact_enrichments",
-    "loaded_transactions",
-    "import_report",
-]
+from starhouse_pipeline_tests.support import IMPORT_CHAIN
 
 
 def test_definitions_load_and_the_import_chain_has_its_lineage():
