@@ -13,6 +13,7 @@ from starhouse_pipeline.domain.validation import (
     RAW_JSON,
     ROW_HASH,
     ValidatedTransactions,
+    line_span,
     original_json,
 )
 from starhouse_pipeline.settings import SOURCE_SYSTEM
@@ -35,21 +36,22 @@ TRANSACTION_RECORD_COLUMNS = (
 )
 
 
-# What `transaction_records` and `export_facts` read of each valid row.
-LOAD_COLUMNS = (
-    "external_transaction_id",
-    "order_no",
-    "transaction_date",
-    "transaction_type",
-    "status",
-    "amount",
-    "currency",
-    "payment_method",
-    "provider",
-    "offer_id",
-    "email",
-    ROW_HASH,
-)
+# Table column <- valid-row column, for the columns copied from the export.
+_FROM_VALID_ROW = {
+    "external_transaction_id": "external_transaction_id",
+    "external_order_id": "order_no",
+    "transaction_date": "transaction_date",
+    "transaction_type": "transaction_type",
+    "status": "status",
+    "amount": "amount",
+    "currency": "currency",
+    "payment_method": "payment_method",
+    "payment_processor": "provider",
+    "source_row_hash": ROW_HASH,
+}
+# What `transaction_records` and `export_facts` read of each valid row (offer and email link
+# the record to its product and contact).
+LOAD_COLUMNS = (*_FROM_VALID_ROW.values(), "offer_id", "email")
 
 
 @dataclass(frozen=True)
@@ -89,16 +91,7 @@ def transaction_records(
         )
         .select(
             pl.lit(SOURCE_SYSTEM).alias("source_system"),
-            "external_transaction_id",
-            pl.col("order_no").alias("external_order_id"),
-            "transaction_date",
-            "transaction_type",
-            "status",
-            "amount",
-            "currency",
-            "payment_method",
-            pl.col("provider").alias("payment_processor"),
-            ROW_HASH,
+            *(pl.col(source).alias(column) for column, source in _FROM_VALID_ROW.items()),
             pl.col("contact_id").cast(pl.Int64),
             pl.col("product_id").cast(pl.Int64),
             LINE_COLUMN,
@@ -118,11 +111,9 @@ def record_batches(
         records = records.sort(LINE_COLUMN)
     lines = records.get_column(LINE_COLUMN)
     for batch in original_json(lines, validated.export, validated.source_columns):
-        batch_lines = batch.get_column(LINE_COLUMN)
-        start = lines.search_sorted(batch_lines[0], side="left")
-        end = lines.search_sorted(batch_lines[-1], side="right")
+        span = line_span(lines, batch.get_column(LINE_COLUMN))
         yield (
-            records.slice(start, end - start)
+            records.slice(span.start, span.stop - span.start)
             .join(batch, on=LINE_COLUMN, how="inner", maintain_order="left")
             .rename({RAW_JSON: "raw_source"})
             .select(TRANSACTION_RECORD_COLUMNS)

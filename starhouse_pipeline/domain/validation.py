@@ -152,22 +152,24 @@ def original_json(
 ) -> Iterator[pl.DataFrame]:
     """(LINE_COLUMN, RAW_JSON) of the rows at `lines`, in file order, read again from the
     export `batch_rows` at a time (only the JSON of one batch is held at once)."""
+    if lines.is_empty():
+        return
     lines = lines.sort()
     for batch in raw.batches(batch_rows):
-        wanted = _within(lines, batch.get_column(LINE_COLUMN))
-        if not wanted.is_empty():
-            yield batch.filter(pl.col(LINE_COLUMN).is_in(wanted.implode())).select(
+        span = line_span(lines, batch.get_column(LINE_COLUMN))
+        if span.stop > span.start:
+            yield batch.filter(pl.col(LINE_COLUMN).is_in(lines[span].implode())).select(
                 LINE_COLUMN, raw_source_json(source_columns)
             )
 
 
-def _within(sorted_lines: pl.Series, batch_lines: pl.Series) -> pl.Series:
-    """The part of `sorted_lines` between a batch's first and last line."""
+def line_span(sorted_lines: pl.Series, batch_lines: pl.Series) -> slice:
+    """The positions in `sorted_lines` of the lines from a batch's first to its last."""
     if batch_lines.is_empty():
-        return sorted_lines.clear()
+        return slice(0, 0)
     start = sorted_lines.search_sorted(batch_lines[0], side="left")
     end = sorted_lines.search_sorted(batch_lines[-1], side="right")
-    return sorted_lines.slice(start, end - start)
+    return slice(start, end)
 
 
 def _sha256(documents: pl.Series) -> pl.Series:
