@@ -188,8 +188,8 @@ def read_transactions_export(path: str | Path) -> RawExport:
     path = Path(path)
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
-    file, has_bare_cr = inspect_export_file(path)
-    if file.encoding == "utf-8" and not has_bare_cr:
+    file, streamable = inspect_export_file(path)
+    if streamable:
         with path.open("rb") as stream:
             scan = _scan_records(path.name, _TrackedLines(stream))
     else:
@@ -213,9 +213,9 @@ def read_transactions_export(path: str | Path) -> RawExport:
 def inspect_export_file(path: Path) -> tuple[ExportFile, bool]:
     """Whole-file checks and facts in one streaming pass; the file is never held whole.
 
-    Also says whether the file has a carriage return not followed by a line feed: such a
-    file is split into lines differently by Python's universal newlines and by polars, so
-    it is parsed by the strict reader alone.
+    Also says whether the file can be streamed by byte range: UTF-8 without a carriage
+    return that is not followed by a line feed (such a file is split into lines differently
+    by Python's universal newlines and by polars, so the strict reader alone parses it).
 
     A file that is not valid UTF-8 is rare and small in practice (a spreadsheet's save), so
     that case is decided on the whole bytes by `decode_export`.
@@ -228,18 +228,15 @@ def inspect_export_file(path: Path) -> tuple[ExportFile, bool]:
             has_bare_cr = has_bare_cr or bool(_BARE_CR.search(chunk))
             if size == 0:
                 _refuse_binary_start(path.name, chunk)
-            if b"\x00" in chunk:
-                line = lines_before + chunk[: chunk.index(b"\x00")].count(b"\n") + 1
-                raise ExportFileError(
-                    f"{path.name}: line {line}: NUL byte: a binary file, not a CSV export"
-                )
+            _refuse_nul(path.name, chunk, lines_before)
             digest.update(chunk)
             size += len(chunk)
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError:
                 _, encoding = decode_export(path.name, path.read_bytes())
-                return _export_file(path, _file_sha256(path), path.stat().st_size, encoding), True
+                file = _export_file(path, _file_sha256(path), path.stat().st_size, encoding)
+                return file, False
             has_text = has_text or bool(text.strip())
             _refuse_double_encoding(path.name, tail + text, lines_before - tail.count("\n"))
             lines_before += text.count("\n")
@@ -250,7 +247,8 @@ def inspect_export_file(path: Path) -> tuple[ExportFile, bool]:
         _, encoding = decode_export(path.name, path.read_bytes())
     if not has_text:
         raise ExportFileError(f"{path.name}: the file is empty")
-    return _export_file(path, digest.hexdigest(), size, encoding), has_bare_cr
+    streamable = encoding == "utf-8" and not has_bare_cr
+    return _export_file(path, digest.hexdigest(), size, encoding), streamable
 
 
 def _export_file(path: Path, sha256: str, size: int, encoding: str) -> ExportFile:
@@ -285,16 +283,20 @@ def _refuse_binary_start(file_name: str, data: bytes) -> None:
             )
 
 
+def _refuse_nul(file_name: str, data: bytes, lines_before: int = 0) -> None:
+    if b"\x00" in data:
+        line = lines_before + data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ExportFileError(
+            f"{file_name}: line {line}: NUL byte: a binary file, not a CSV export"
+        )
+
+
 def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
     """Decode as UTF-8 (BOM optional); fall back to cp1252 only when that is certain."""
     if not data.strip():
         raise ExportFileError(f"{file_name}: the file is empty")
     _refuse_binary_start(file_name, data)
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise ExportFileError(
-            f"{file_name}: line {line}: NUL byte: a binary file, not a CSV export"
-        )
+    _refuse_nul(file_name, data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
