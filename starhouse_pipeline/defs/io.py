@@ -13,7 +13,7 @@ two columns of a million-row frame does not read twenty-four.
 import dataclasses
 import os
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,7 @@ def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") 
         reference = _FrameFile(f"frame{len(frames)}", field)
         frames[reference.name] = value
         return reference
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: detach_frames(getattr(value, f.name), frames, _path(field, f.name))
-            for f in dataclasses.fields(value)
-            if f.init
-        }
-        return dataclasses.replace(value, **changes)
-    return value
+    return _with_fields(value, lambda name, item: detach_frames(item, frames, _path(field, name)))
 
 
 def attach_frames(
@@ -58,14 +51,22 @@ def attach_frames(
         return pl.read_ipc(
             directory / f"{value.name}.arrow", columns=list(wanted) if wanted else None
         )
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: attach_frames(getattr(value, f.name), directory, columns)
+    return _with_fields(value, lambda _name, item: attach_frames(item, directory, columns))
+
+
+def _with_fields(value: Any, change: Callable[[str, Any], Any]) -> Any:
+    """A dataclass instance with `change(name, field value)` applied to each init field;
+    any other value unchanged."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    return dataclasses.replace(
+        value,
+        **{
+            f.name: change(f.name, getattr(value, f.name))
             for f in dataclasses.fields(value)
             if f.init
-        }
-        return dataclasses.replace(value, **changes)
-    return value
+        },
+    )
 
 
 def _path(parent: str, name: str) -> str:
@@ -73,7 +74,7 @@ def _path(parent: str, name: str) -> str:
 
 
 def _replace_atomically(path: Path, write: Any) -> None:
-    """Write beside, then rename: a process still mapping the old file keeps reading it."""
+    """Write beside, then rename: a process still reading the old file keeps reading it."""
     partial = path.with_name(f".{path.name}.{os.getpid()}")
     write(partial)
     partial.replace(path)
@@ -111,7 +112,7 @@ class FrameFilesIOManager(dg.UPathIOManager):
         return attach_frames(skeleton, directory, metadata.get(FRAME_COLUMNS))
 
 
-@dg.io_manager(description="Pickles values, keeping their polars frames as mapped Arrow files.")
+@dg.io_manager(description="Pickles values, keeping their polars frames as Arrow files.")
 def frame_files_io_manager(init_context: dg.InitResourceContext) -> FrameFilesIOManager:
     """Stores under the instance's storage folder, like Dagster's default IO manager."""
     return FrameFilesIOManager(base_path=UPath(init_context.instance.storage_directory()))
