@@ -235,7 +235,8 @@ def loaded_transactions(
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         totals_before = transactions.totals_by_source_system(connection)
-        changes = classify_changes(records, transactions.read_held_hashes(connection, records))
+        not_held_as_is = transactions.keys_not_held_as_they_are(connection, records)
+        changes = classify_changes(records, not_held_as_is)
         inserted, updated = changes.new.height, changes.changed.height
         if not dry_run:
             new = record_batches(changes.new, validated_transactions)

@@ -120,26 +120,26 @@ def record_batches(
         )
 
 
-def classify_changes(records: pl.DataFrame, existing: pl.DataFrame) -> TransactionChanges:
-    """Split records by the (external id → row hash) the warehouse holds for this source.
+def classify_changes(records: pl.DataFrame, not_held_as_is: pl.DataFrame) -> TransactionChanges:
+    """Split records by the ids the warehouse does not hold exactly as they are.
 
-    Only the two key columns are joined, and the records are filtered only when a split is
-    needed, so a first import or an unchanged re-import copies no million-row frame.
+    `not_held_as_is` has (external_transaction_id, held): an id the warehouse lacks is new,
+    one it holds with another row hash changed; every other record is unchanged. Records
+    are filtered only when a split is needed, so a first import copies no million-row frame.
     """
-    held = existing.select("external_transaction_id", pl.col("source_row_hash").alias("_held"))
-    keys = records.select("external_transaction_id", "source_row_hash").join(
-        held, on="external_transaction_id", how="left", maintain_order="left"
-    )
-    exists = keys.get_column("external_transaction_id").is_in(held["external_transaction_id"])
-    same = keys.get_column("_held").eq_missing(keys.get_column("source_row_hash"))
+    ids = pl.col("external_transaction_id")
+    held = not_held_as_is.get_column("held")
+    new_ids = not_held_as_is.get_column("external_transaction_id").filter(~held)
+    changed_ids = not_held_as_is.get_column("external_transaction_id").filter(held)
     return TransactionChanges(
-        new=_rows_where(records, ~exists),
-        changed=_rows_where(records, exists & ~same),
-        unchanged=int((exists & same).sum()),
+        new=_rows_where(records, ids.is_in(new_ids.implode())),
+        changed=_rows_where(records, ids.is_in(changed_ids.implode())),
+        unchanged=records.height - not_held_as_is.height,
     )
 
 
-def _rows_where(records: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+def _rows_where(records: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
+    mask = records.select(condition.fill_null(False)).to_series()
     return records if mask.all() else records.filter(mask)
 
 

@@ -1,7 +1,8 @@
-"""Moving polars frames into tables in bulk: COPY on PostgreSQL, raw batches on SQLite.
+"""Moving polars frames into and out of tables in bulk: COPY on PostgreSQL, batches on SQLite.
 
 Every set-based write starts here: stage the frame once, then one INSERT ... SELECT or
-UPDATE ... FROM per target table; rows known to be new are copied straight in.
+UPDATE ... FROM per target table; rows known to be new are copied straight in. A large
+result comes back the same way (`fetch_frame`), not as a million Python tuples.
 """
 
 import itertools
@@ -32,6 +33,7 @@ def stage_frame(
     table.drop(connection, checkfirst=True)
     table.create(connection)
     copy_rows(connection, table, frame.select(list(column_types)))
+    analyze(connection, table)
     return table
 
 
@@ -62,7 +64,47 @@ def stage_like(
     else:
         table.create(connection)
     copy_rows(connection, table, frames)
+    analyze(connection, table)
     return table
+
+
+def analyze(connection: sa.Connection, table: sa.Table) -> None:
+    """Give PostgreSQL's planner the row count and value spread of a freshly filled table.
+
+    Autovacuum never analyzes temporary tables, and analyzes a bulk-loaded one only later;
+    without statistics a join of a million staged keys is planned as a nested loop over
+    the index (measured: 3.5 s instead of 1.5 s for one aggregate at 1M rows).
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f'ANALYZE "{table.name}"')
+
+
+def fetch_frame(
+    connection: sa.Connection, query: sa.Select, schema: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    """The rows of `query` as a frame of `schema` (text and boolean columns on PostgreSQL).
+
+    PostgreSQL streams the result as CSV through COPY, which polars parses natively: a
+    million keys arrive in a fraction of the time a million DB-API tuples take.
+    """
+    if connection.dialect.name != "postgresql":
+        return pl.DataFrame(connection.execute(query).all(), schema=schema, orient="row")
+    compiled = query.compile(dialect=connection.dialect)
+    cursor = connection.connection.driver_connection.cursor()
+    statement = f"COPY ({compiled}) TO STDOUT (FORMAT csv)"
+    with cursor.copy(statement, compiled.params) as copy:
+        data = b"".join(copy)
+    text = pl.read_csv(
+        data, has_header=False, schema=dict.fromkeys(schema, pl.String), quote_char='"'
+    )
+    return text.select(_from_copy_text(name, dtype) for name, dtype in schema.items())
+
+
+def _from_copy_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """COPY writes booleans as t/f; an empty unquoted field is NULL, "" is empty text."""
+    if dtype == pl.Boolean:
+        return pl.col(name).replace_strict({"t": True, "f": False}, return_dtype=pl.Boolean)
+    return pl.col(name).cast(dtype)
 
 
 def copy_rows(

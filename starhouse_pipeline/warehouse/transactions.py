@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.dialect import count_affected
-from starhouse_pipeline.warehouse.staging import copy_rows, stage_frame, stage_like
+from starhouse_pipeline.warehouse.staging import (
+    analyze,
+    copy_rows,
+    fetch_frame,
+    stage_frame,
+    stage_like,
+)
 from starhouse_pipeline.warehouse.tables import transactions
 from starhouse_pipeline.warehouse.types import Money
 
@@ -23,6 +29,7 @@ _KEY_TYPES = {"source_system": _TEXT, "external_transaction_id": _TEXT, "source_
 # Compared as text: an existing CRM may declare status as an enum, which has no `=` with a
 # bound varchar parameter.
 _IS_COMPLETED = sa.cast(transactions.c.status, sa.Text()) == "completed"
+_REANALYZE_AFTER_ROWS = 10_000
 _UPDATABLE = [
     c for c in TRANSACTION_RECORD_COLUMNS if c not in ("source_system", "external_transaction_id")
 ]
@@ -35,16 +42,28 @@ def _same_transaction(staged: sa.Table) -> sa.ColumnElement[bool]:
     )
 
 
-def read_held_hashes(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
-    """The row hash the warehouse holds for each record's id that it already has."""
+def keys_not_held_as_they_are(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
+    """The ids of `records` that the warehouse lacks (`held` false) or holds with another
+    row hash (`held` true); every other record is already held exactly as it is.
+
+    The database compares the hashes, so only the keys of rows to write come back: none
+    for an unchanged re-import. A row kept without hash (loaded by another tool) differs.
+    """
     staged = stage_frame(connection, "stage_transaction_hashes", records, _KEY_TYPES)
-    rows = connection.execute(
-        sa.select(transactions.c.external_transaction_id, transactions.c.source_row_hash).join(
-            staged, _same_transaction(staged)
+    held = transactions.c.id.is_not(None)
+    query = (
+        sa.select(staged.c.external_transaction_id, held.label("held"))
+        .select_from(staged.outerjoin(transactions, _same_transaction(staged)))
+        .where(
+            sa.or_(
+                transactions.c.id.is_(None),
+                transactions.c.source_row_hash.is_distinct_from(staged.c.source_row_hash),
+            )
         )
-    ).all()
-    schema = {"external_transaction_id": pl.String, "source_row_hash": pl.String}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    )
+    return fetch_frame(
+        connection, query, {"external_transaction_id": pl.String, "held": pl.Boolean}
+    )
 
 
 def insert_new(connection: sa.Connection, new: Iterable[pl.DataFrame], run_id: str) -> int:
@@ -57,7 +76,12 @@ def insert_new(connection: sa.Connection, new: Iterable[pl.DataFrame], run_id: s
         )
         for batch in new
     )
-    return copy_rows(connection, transactions, rows)
+    inserted = copy_rows(connection, transactions, rows)
+    if inserted >= _REANALYZE_AFTER_ROWS:
+        # The checks join the export's keys to this table right after the load; stale
+        # statistics plan that join as a million index lookups.
+        analyze(connection, transactions)
+    return inserted
 
 
 def update_changed(connection: sa.Connection, changed: Iterable[pl.DataFrame], run_id: str) -> int:
@@ -89,17 +113,21 @@ def stage_export_keys(connection: sa.Connection, valid: pl.DataFrame) -> sa.Tabl
 
 
 def totals_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
-    """Row count and exact amount per (type, status, currency), summed by the database."""
+    """Per (type, status, currency) of the export's held rows: row count, exact amount, and
+    how many lack a contact, or have an offer but lack a product. One pass of one join."""
+    without_contact = transactions.c.contact_id.is_(None)
+    without_product = sa.and_(staged.c.has_offer, transactions.c.product_id.is_(None))
+    kind = (transactions.c.transaction_type, transactions.c.status, transactions.c.currency)
     rows = connection.execute(
         sa.select(
-            transactions.c.transaction_type,
-            transactions.c.status,
-            transactions.c.currency,
+            *kind,
             sa.func.count().label("rows"),
             sa.type_coerce(sa.func.sum(transactions.c.amount), Money()).label("amount"),
+            sa.func.count().filter(without_contact).label("without_contact"),
+            sa.func.count().filter(without_product).label("without_product"),
         )
         .join(staged, _same_transaction(staged))
-        .group_by(transactions.c.transaction_type, transactions.c.status, transactions.c.currency)
+        .group_by(*kind)
     ).all()
     schema = {
         "transaction_type": pl.String,
@@ -107,46 +135,23 @@ def totals_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFra
         "currency": pl.String,
         "rows": pl.Int64,
         "amount": pl.Decimal(38, 2),
+        "without_contact": pl.Int64,
+        "without_product": pl.Int64,
     }
     return pl.DataFrame(rows, schema=schema, orient="row").sort(list(schema)[:3])
 
 
-def unlinked_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
-    """Held rows of the export without a contact, or with an offer but without a product."""
-    no_contact = transactions.c.contact_id.is_(None)
+def unlinked_examples(connection: sa.Connection, staged: sa.Table, limit: int = 10) -> list[str]:
+    """A few ids of the export's held rows without a contact, or without their product."""
     no_product = sa.and_(staged.c.has_offer, transactions.c.product_id.is_(None))
-    rows = connection.execute(
-        sa.select(
-            transactions.c.external_transaction_id,
-            no_contact.label("without_contact"),
-            no_product.label("without_product"),
-        )
+    query = (
+        sa.select(transactions.c.external_transaction_id)
         .join(staged, _same_transaction(staged))
-        .where(sa.or_(no_contact, no_product))
-    ).all()
-    schema = {
-        "external_transaction_id": pl.String,
-        "without_contact": pl.Boolean,
-        "without_product": pl.Boolean,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def revenue_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
-    """Completed revenue per currency computed by the database, independently of polars."""
-    completed = sa.case((_IS_COMPLETED, transactions.c.amount))
-    rows = connection.execute(
-        sa.select(
-            transactions.c.currency,
-            sa.type_coerce(sa.func.sum(completed), Money()).label("revenue"),
-        )
-        .join(staged, _same_transaction(staged))
-        .group_by(transactions.c.currency)
-        .having(sa.func.count(completed) > 0)
-        .order_by(transactions.c.currency)
-    ).all()
-    schema = {"currency": pl.String, "revenue": pl.Decimal(38, 2)}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+        .where(sa.or_(transactions.c.contact_id.is_(None), no_product))
+        .order_by(transactions.c.external_transaction_id)
+        .limit(limit)
+    )
+    return list(connection.execute(query).scalars())
 
 
 def totals_by_source_system(connection: sa.Connection) -> pl.DataFrame:

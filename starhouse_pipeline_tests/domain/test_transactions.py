@@ -13,15 +13,14 @@ def _records(*pairs: tuple[str, str]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def _held(*pairs: tuple[str, str | None]) -> pl.DataFrame:
-    schema = {"external_transaction_id": pl.String, "source_row_hash": pl.String}
+def _not_held_as_is(*pairs: tuple[str, bool]) -> pl.DataFrame:
+    schema = {"external_transaction_id": pl.String, "held": pl.Boolean}
     return pl.DataFrame(pairs, schema=schema, orient="row")
 
 
-def test_split_into_new_changed_and_unchanged_by_row_hash():
+def test_split_into_new_changed_and_unchanged():
     records = _records(("1", "a"), ("2", "b"), ("3", "c"), ("4", "d"))
-    # 3 was loaded by a tool that kept no hash: it counts as changed, so it gains one.
-    changes = classify_changes(records, _held(("2", "b"), ("3", None), ("4", "old")))
+    changes = classify_changes(records, _not_held_as_is(("1", False), ("3", True), ("4", True)))
 
     assert changes.new["external_transaction_id"].to_list() == ["1"]
     assert changes.changed["external_transaction_id"].to_list() == ["3", "4"]
@@ -30,6 +29,7 @@ def test_split_into_new_changed_and_unchanged_by_row_hash():
 
 def test_first_import_and_unchanged_reimport():
     records = _records(("1", "a"), ("2", "b"))
-    assert classify_changes(records, _held()).new.height == 2
-    again = classify_changes(records, _held(("1", "a"), ("2", "b")))
+    first = classify_changes(records, _not_held_as_is(("1", False), ("2", False)))
+    assert (first.new.height, first.changed.height, first.unchanged) == (2, 0, 0)
+    again = classify_changes(records, _not_held_as_is())
     assert (again.new.height, again.changed.height, again.unchanged) == (0, 0, 2)
