@@ -65,11 +65,20 @@ _TEXT_FIELDS = {
 
 @dataclass(frozen=True)
 class Rule:
-    """A row-level rule: `fails` is true where the row breaks it; `reason` explains why."""
+    """A row-level rule: `fails` is true where the row breaks it; `reason` explains why.
+
+    `screen`, when given, is a cheaper condition true wherever `fails` is: every row is
+    screened, and only screened rows pay for `fails` and `reason`.
+    """
 
     name: str
     fails: pl.Expr
     reason: pl.Expr
+    screen: pl.Expr | None = None
+
+    @property
+    def may_fail(self) -> pl.Expr:
+        return (self.fails if self.screen is None else self.screen).fill_null(False)
 
 
 def _text(column: str) -> pl.Expr:
@@ -181,6 +190,7 @@ def row_rules() -> list[Rule]:
                 "Created At {} has no time-zone offset",
                 quoted_if_shaped(_text("Created At"), _DATE_SHAPE, max_digits=20),
             ),
+            screen=raw("transaction_date").is_null(),
         ),
         Rule(
             "created_at_parses",
@@ -189,6 +199,7 @@ def row_rules() -> list[Rule]:
                 "Created At {} is not a date and time",
                 quoted_if_shaped(_text("Created At"), _DATE_SHAPE, max_digits=20),
             ),
+            screen=raw("transaction_date").is_null(),
         ),
         Rule(
             "email_valid",
@@ -202,16 +213,37 @@ def type_export_rows(raw_rows: pl.DataFrame) -> pl.DataFrame:
     """Add typed columns plus the first failing rule and all reasons to the raw rows."""
     typed = raw_rows.with_columns(type_columns())
     rules = row_rules()
+    may_break_a_rule = pl.any_horizontal(rule.may_fail for rule in rules)
+    screened = typed.select(may_break_a_rule).to_series().arg_true()
+    # Verdicts are worked out only for the rows that may need one (usually a handful per
+    # batch): formatting reasons for every row cost as much as typing the rows.
+    verdicts = _verdicts(typed[screened], rules)
+    failing = verdicts.get_column(QUARANTINE_RULE).is_not_null()
+    verdicts, screened = verdicts.filter(failing), screened.filter(failing)
+    return typed.with_columns(
+        _scattered(verdicts, QUARANTINE_RULE, screened, typed.height),
+        _scattered(verdicts, QUARANTINE_REASON, screened, typed.height),
+    )
+
+
+def _verdicts(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """The first failing rule and every reason, for rows that break at least one rule."""
     failing = [pl.when(rule.fails.fill_null(False)).then(rule.reason) for rule in rules]
     first_rule = pl.coalesce(
         pl.when(rule.fails.fill_null(False)).then(pl.lit(rule.name)) for rule in rules
     )
     # A ragged row's values sit under the wrong headers: only its shape is reported.
     all_reasons = pl.concat_str(failing, separator="; ", ignore_nulls=True).replace("", None)
-    return typed.with_columns(
+    return rows.select(
         first_rule.alias(QUARANTINE_RULE),
         pl.coalesce(pl.col(STRUCTURE_ERROR_COLUMN), all_reasons).alias(QUARANTINE_REASON),
     )
+
+
+def _scattered(verdicts: pl.DataFrame, column: str, rows: pl.Series, height: int) -> pl.Series:
+    """`verdicts[column]` placed at `rows` of an otherwise empty column of `height`."""
+    empty = pl.repeat(None, height, dtype=pl.String, eager=True).alias(column)
+    return empty.scatter(rows, verdicts.get_column(column)) if rows.len() else empty
 
 
 __all__ = ["LINE_COLUMN", "MONEY", "QUARANTINE_REASON", "QUARANTINE_RULE", "type_export_rows"]
