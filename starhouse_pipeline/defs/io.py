@@ -1,8 +1,10 @@
 """Handing values between assets without copying million-row frames through pickle.
 
 Every polars frame inside an asset's value (directly, or in a field of a dataclass) is written
-as an uncompressed Arrow IPC file, which polars writes and reads column by column without an
-intermediate bytes copy; the rest of the value is pickled.
+as a Parquet file; the rest of the value is pickled. Parquet rather than Arrow IPC: measured
+on the 1M-row validated frame (251 MB in memory), reading the IPC file (502 MB) raised the
+process's memory by 903 MiB in 0.63 s, the LZ4 Parquet file (107 MB) by 490 MiB in 0.24 s,
+and a step that reads four of its columns decodes only those.
 
 A consumer that needs only some columns of a frame says so in its input's metadata, as
 Dagster intends input metadata to be used: `AssetIn(metadata={FRAME_COLUMNS: {"valid":
@@ -22,6 +24,7 @@ import polars as pl
 from upath import UPath
 
 _OBJECT_FILE = "object.pickle"
+_PARQUET = ".parquet"
 FRAME_COLUMNS = "frame_columns"
 
 
@@ -29,13 +32,22 @@ FRAME_COLUMNS = "frame_columns"
 class _FrameFile:
     name: str
     field: str = ""  # the dataclass field holding the frame ("" for the value itself)
+    # References pickled before Parquet have no suffix of their own and read this default.
+    suffix: str = ".arrow"
+
+    def read(self, directory: Path, columns: Sequence[str] | None) -> pl.DataFrame:
+        path = directory / f"{self.name}{self.suffix}"
+        columns = list(columns) if columns else None
+        if self.suffix == ".arrow":
+            return pl.read_ipc(path, columns=columns)
+        return pl.read_parquet(path, columns=columns)
 
 
 def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") -> Any:
     """`value` with every frame replaced by a reference; the frames collected in `frames`."""
     if isinstance(value, pl.DataFrame):
-        reference = _FrameFile(f"frame{len(frames)}", field)
-        frames[reference.name] = value
+        reference = _FrameFile(f"frame{len(frames)}", field, _PARQUET)
+        frames[f"{reference.name}{_PARQUET}"] = value
         return reference
     return _with_fields(value, lambda name, item: detach_frames(item, frames, _path(field, name)))
 
@@ -47,10 +59,7 @@ def attach_frames(
     field) from `directory`."""
     columns = columns or {}
     if isinstance(value, _FrameFile):
-        wanted = columns.get(value.field)
-        return pl.read_ipc(
-            directory / f"{value.name}.arrow", columns=list(wanted) if wanted else None
-        )
+        return value.read(directory, columns.get(value.field))
     return _with_fields(value, lambda _name, item: attach_frames(item, directory, columns))
 
 
@@ -81,7 +90,7 @@ def _replace_atomically(path: Path, write: Any) -> None:
 
 
 class FrameFilesIOManager(dg.UPathIOManager):
-    """One folder per asset: `object.pickle` plus one Arrow file per frame."""
+    """One folder per asset: `object.pickle` plus one Parquet file per frame."""
 
     extension = ""
 
@@ -95,8 +104,8 @@ class FrameFilesIOManager(dg.UPathIOManager):
         skeleton = detach_frames(obj, frames)
         for name, frame in frames.items():
             _replace_atomically(
-                directory / f"{name}.arrow",
-                lambda target, frame=frame: frame.write_ipc(target, compression="uncompressed"),
+                directory / name,
+                lambda target, frame=frame: frame.write_parquet(target, compression="lz4"),
             )
         _replace_atomically(
             directory / _OBJECT_FILE, lambda target: target.write_bytes(pickle.dumps(skeleton))
@@ -112,7 +121,7 @@ class FrameFilesIOManager(dg.UPathIOManager):
         return attach_frames(skeleton, directory, metadata.get(FRAME_COLUMNS))
 
 
-@dg.io_manager(description="Pickles values, keeping their polars frames as Arrow files.")
+@dg.io_manager(description="Pickles values, keeping their polars frames as Parquet files.")
 def frame_files_io_manager(init_context: dg.InitResourceContext) -> FrameFilesIOManager:
     """Stores under the instance's storage folder, like Dagster's default IO manager."""
     return FrameFilesIOManager(base_path=UPath(init_context.instance.storage_directory()))

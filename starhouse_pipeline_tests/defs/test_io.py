@@ -6,7 +6,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from starhouse_pipeline.defs.io import attach_frames, detach_frames, frame_files_io_manager
+from starhouse_pipeline.defs.io import (
+    _FrameFile,
+    attach_frames,
+    detach_frames,
+    frame_files_io_manager,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +27,11 @@ class _Outer:
     counts: dict[str, int]
 
 
+def _write(frames: dict[str, pl.DataFrame], directory: Path) -> None:
+    for file_name, frame in frames.items():
+        frame.write_parquet(directory / file_name)
+
+
 def test_frames_inside_nested_dataclasses_round_trip_exactly(tmp_path: Path):
     money = pl.DataFrame(
         {"amount": [Decimal("1.10"), Decimal("-0.05")]}, schema={"amount": pl.Decimal(12, 2)}
@@ -34,8 +44,7 @@ def test_frames_inside_nested_dataclasses_round_trip_exactly(tmp_path: Path):
     frames: dict[str, pl.DataFrame] = {}
 
     skeleton = detach_frames(value, frames)
-    for name, frame in frames.items():
-        frame.write_ipc(tmp_path / f"{name}.arrow")
+    _write(frames, tmp_path)
     restored = attach_frames(skeleton, tmp_path)
 
     assert len(frames) == 2
@@ -43,6 +52,19 @@ def test_frames_inside_nested_dataclasses_round_trip_exactly(tmp_path: Path):
     assert restored.inner.frame.equals(money)
     assert restored.inner.frame.schema == money.schema
     assert (restored.inner.note, restored.counts) == ("kept", {"a": 1})
+
+
+def test_frames_stored_as_arrow_files_by_the_previous_version_are_still_read(tmp_path: Path):
+    frame = pl.DataFrame({"id": ["1", "2"]})
+    frame.write_ipc(tmp_path / "frame0.arrow")
+    # What that version pickled: a reference without a suffix field.
+    reference = _FrameFile("frame0")
+    object.__delattr__(reference, "suffix")
+    old_skeleton = pickle.loads(pickle.dumps(_Inner(reference, "x")))
+
+    restored = attach_frames(old_skeleton, tmp_path)
+
+    assert restored.frame.equals(frame)
 
 
 def test_values_stored_by_the_default_pickle_io_manager_are_read_and_replaced(tmp_path):
@@ -80,8 +102,7 @@ def test_an_input_asks_for_some_columns_of_a_field_and_gets_only_those(tmp_path:
     )
     frames: dict[str, pl.DataFrame] = {}
     skeleton = detach_frames(value, frames)
-    for name, frame in frames.items():
-        frame.write_ipc(tmp_path / f"{name}.arrow")
+    _write(frames, tmp_path)
 
     restored = attach_frames(skeleton, tmp_path, {"rows": ["id", "n"]})
 
