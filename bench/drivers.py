@@ -15,17 +15,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.measure import write_result
 
-
-def project(url: str, path: Path, *, migrate: bool = True) -> None:
-    """The project's whole import job in process, as the UI's "Materialize all" runs it."""
+if TYPE_CHECKING:
     import dagster as dg
 
-    from starhouse_pipeline.definitions import build_definitions
+
+def project(url: str, path: Path, *, migrate: bool = True) -> None:
+    """The project's whole import job in process, run as `starhouse import` and the UI run it."""
+    import os
+
+    import dagster as dg
+
+    from starhouse_pipeline.definitions import import_job_for_runs
     from starhouse_pipeline.defs.automation import import_run_config
-    from starhouse_pipeline.defs.resources import WarehouseResource
     from starhouse_pipeline.warehouse.engine import create_warehouse_engine
     from starhouse_pipeline.warehouse.migrate import upgrade_database
 
@@ -33,23 +38,31 @@ def project(url: str, path: Path, *, migrate: bool = True) -> None:
         engine = create_warehouse_engine(url)
         upgrade_database(engine)
         engine.dispose()
-    with tempfile.TemporaryDirectory(prefix="starhouse_bench_reports_") as reports:
+    # The warehouse resource reads it when the run starts, as in a deployment.
+    os.environ["STARHOUSE_DATABASE_URL"] = url
+    with (
+        tempfile.TemporaryDirectory(prefix="starhouse_bench_reports_") as reports,
+        tempfile.TemporaryDirectory(prefix="starhouse_bench_home_") as home,
+    ):
         run_config = import_run_config(path)
         run_config["ops"]["import_report"] = {"config": {"reports_dir": reports}}
         run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
-        with dg.DagsterInstance.ephemeral() as instance:
+        with dg.DagsterInstance.local_temp(home) as instance:
+            job = dg.reconstructable(import_job_for_runs)
             started = time.perf_counter()
-            result = (
-                build_definitions(WarehouseResource(database_url=url))
-                .resolve_job_def("import_job")
-                .execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
-            )
-            seconds = time.perf_counter() - started
-            steps = {
-                stats.step_key: round(stats.end_time - stats.start_time, 2)
-                for stats in instance.get_run_step_stats(result.run_id)
-                if stats.start_time is not None and stats.end_time is not None
-            }
+            with dg.execute_job(job, instance, run_config=run_config) as result:
+                seconds = time.perf_counter() - started
+                steps = {
+                    stats.step_key: round(stats.end_time - stats.start_time, 2)
+                    for stats in instance.get_run_step_stats(result.run_id)
+                    if stats.start_time is not None and stats.end_time is not None
+                }
+                _report_project_run(result, seconds, steps)
+
+
+def _report_project_run(
+    result: dg.ExecuteJobResult, seconds: float, steps: dict[str, float]
+) -> None:
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     if not result.success or failed:
         failures = [

@@ -40,3 +40,13 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
 
 
 defs = build_definitions()
+
+
+def import_job_for_runs() -> dg.JobDefinition:
+    """`import_job` rebuilt from this module, for `dg.execute_job(dg.reconstructable(...))`.
+
+    `starhouse import` runs the job as the UI and the daemon do. `execute_in_process` would
+    keep every step's output in memory until the run ends (it captures them for its result
+    object): the whole validated export, for the length of the load.
+    """
+    return defs.resolve_job_def("import_job")

@@ -20,26 +20,27 @@ class ImportRunOutcome:
 
 
 def run_import(
-    path: Path,
-    *,
-    dry_run: bool = False,
-    max_quarantine_share: float | None = None,
-    definitions: dg.Definitions | None = None,
+    path: Path, *, dry_run: bool = False, max_quarantine_share: float | None = None
 ) -> ImportRunOutcome:
     """Execute `import_job` for one export; the run is recorded in DAGSTER_HOME's instance."""
+    from starhouse_pipeline import definitions
+
     prepare_dagster_home()
-    if definitions is None:
-        from starhouse_pipeline.definitions import defs as definitions
     run_config = import_run_config(path)
     options: dict[str, object] = {"dry_run": dry_run}
     if max_quarantine_share is not None:
         options["max_quarantine_share"] = max_quarantine_share
     run_config["resources"] = {"import_options": {"config": options}}
     run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
-    with dg.DagsterInstance.get() as instance:
-        result = definitions.resolve_job_def("import_job").execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False
-        )
+    job = dg.reconstructable(definitions.import_job_for_runs)
+    with (
+        dg.DagsterInstance.get() as instance,
+        dg.execute_job(job, instance, run_config=run_config) as result,
+    ):
+        return _outcome(result)
+
+
+def _outcome(result: dg.ExecuteJobResult) -> ImportRunOutcome:
     failed_checks = [
         f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
         for evaluation in result.get_asset_check_evaluations()
@@ -71,7 +72,7 @@ def _failure_message(event: dg.DagsterEvent) -> str:
     return rest if separator and "." in prefix and " " not in prefix else message
 
 
-def _report_markdown(result: dg.ExecuteInProcessResult) -> str | None:
+def _report_markdown(result: dg.ExecuteJobResult) -> str | None:
     for materialization in result.asset_materializations_for_node("import_report"):
         report = materialization.metadata.get("report")
         if report is not None:
