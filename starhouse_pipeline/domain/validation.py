@@ -76,7 +76,7 @@ def validate_export(raw: RawExport) -> ValidatedTransactions:
         is_bad = typed.get_column(QUARANTINE_RULE).is_not_null()
         good.append(typed.filter(~is_bad).drop(QUARANTINE_RULE, QUARANTINE_REASON, RAW_JSON))
         bad.append(typed.filter(is_bad))
-    valid, bad, collapsed_lines = _settle_repeated_ids(pl.concat(good), pl.concat(bad))
+    valid, bad, collapsed_lines = _settle_repeated_ids(good, pl.concat(bad))
     quarantined = _with_every_raw_json(bad, raw, source_columns)
     return ValidatedTransactions(
         file=raw.file,
@@ -96,26 +96,35 @@ def _batches_or_empty(raw: RawExport) -> Iterator[pl.DataFrame]:
 
 
 def _settle_repeated_ids(
-    valid: pl.DataFrame, bad: pl.DataFrame
+    valid_parts: list[pl.DataFrame], bad: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[int]]:
     """Apply the duplicate rules to the rows of IDs that appear more than once.
 
-    Only those rows (usually none) are gathered, so an export without repeats is never
+    Only those rows (usually few) are gathered, so an export without repeats is never
     copied whole; every row of a repeated ID is in the gathered set, which makes the rules
-    exact.
+    exact. The valid rows stay in their batches (chunks of one frame, never rechunked):
+    only a batch that loses rows is copied, one batch at a time. `valid_parts` is consumed.
     """
-    ids = pl.concat([valid.get_column(TRANSACTION_ID), bad.get_column(TRANSACTION_ID)])
+    ids = pl.concat(
+        [*(part.get_column(TRANSACTION_ID) for part in valid_parts), bad[TRANSACTION_ID]]
+    )
     repeated = ids.filter(ids.is_duplicated() & ids.is_not_null()).unique()
     if repeated.is_empty():
-        return valid, bad, []
+        return pl.concat(valid_parts, rechunk=False), bad, []
     is_repeated = pl.col(TRANSACTION_ID).is_in(repeated.implode()).fill_null(False)
-    rows = pl.concat([valid.filter(is_repeated), bad.filter(is_repeated)], how="diagonal")
+    gathered = [part.filter(is_repeated) for part in valid_parts]
+    rows = pl.concat([*gathered, bad.filter(is_repeated)], how="diagonal")
     rows, collapsed_lines = _collapse_identical_duplicates(rows.sort(LINE_COLUMN))
     rows = _flag_conflicting_duplicates(rows)
     newly_bad = rows.filter(pl.col(QUARANTINE_RULE).is_not_null())
     # Survivors stay where they are; only collapsed and newly conflicting rows leave `valid`.
     leaving = pl.concat([pl.Series(collapsed_lines, dtype=pl.Int64), newly_bad[LINE_COLUMN]])
-    valid = valid.filter(~pl.col(LINE_COLUMN).is_in(leaving.implode()))
+    stays = ~pl.col(LINE_COLUMN).is_in(leaving.implode())
+    kept = []
+    for some in gathered:
+        part = valid_parts.pop(0)  # dropped from the list, so a replaced batch is freed now
+        kept.append(part.filter(stays) if some.height else part)
+    valid = pl.concat(kept, rechunk=False)
     bad = pl.concat([bad.filter(~is_repeated), newly_bad.select(bad.columns)])
     return valid, bad.sort(LINE_COLUMN), collapsed_lines
 
