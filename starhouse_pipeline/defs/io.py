@@ -35,8 +35,12 @@ class _FrameFile:
     # References pickled before Parquet have no suffix of their own and read this default.
     suffix: str = ".arrow"
 
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}{self.suffix}"
+
     def read(self, directory: Path, columns: Sequence[str] | None) -> pl.DataFrame:
-        path = directory / f"{self.name}{self.suffix}"
+        path = directory / self.file_name
         columns = list(columns) if columns else None
         if self.suffix == ".arrow":
             return pl.read_ipc(path, columns=columns)
@@ -44,10 +48,11 @@ class _FrameFile:
 
 
 def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") -> Any:
-    """`value` with every frame replaced by a reference; the frames collected in `frames`."""
+    """`value` with every frame replaced by a reference; the frames collected in
+    `frames` under their file names."""
     if isinstance(value, pl.DataFrame):
         reference = _FrameFile(f"frame{len(frames)}", field, _PARQUET)
-        frames[f"{reference.name}{_PARQUET}"] = value
+        frames[reference.file_name] = value
         return reference
     return _with_fields(value, lambda name, item: detach_frames(item, frames, _path(field, name)))
 

@@ -227,7 +227,7 @@ def type_export_rows(raw_rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _verdicts(rows: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """The first failing rule and every reason, for rows that break at least one rule."""
+    """The first failing rule and every reason of each row (both null where none fails)."""
     failing = [pl.when(rule.fails.fill_null(False)).then(rule.reason) for rule in rules]
     first_rule = pl.coalesce(
         pl.when(rule.fails.fill_null(False)).then(pl.lit(rule.name)) for rule in rules

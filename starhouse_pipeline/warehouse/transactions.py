@@ -112,11 +112,17 @@ def stage_export_keys(connection: sa.Connection, valid: pl.DataFrame) -> sa.Tabl
     return stage_frame(connection, "stage_export_keys", keys, types)
 
 
+def _unlinked(staged: sa.Table) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """A held row lacks its contact; a held row with an offer lacks its product."""
+    without_contact = transactions.c.contact_id.is_(None)
+    without_product = sa.and_(staged.c.has_offer, transactions.c.product_id.is_(None))
+    return without_contact, without_product
+
+
 def totals_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFrame:
     """Per (type, status, currency) of the export's held rows: row count, exact amount, and
     how many lack a contact, or have an offer but lack a product. One pass of one join."""
-    without_contact = transactions.c.contact_id.is_(None)
-    without_product = sa.and_(staged.c.has_offer, transactions.c.product_id.is_(None))
+    without_contact, without_product = _unlinked(staged)
     kind = (transactions.c.transaction_type, transactions.c.status, transactions.c.currency)
     rows = connection.execute(
         sa.select(
@@ -143,11 +149,10 @@ def totals_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFra
 
 def unlinked_examples(connection: sa.Connection, staged: sa.Table, limit: int = 10) -> list[str]:
     """A few ids of the export's held rows without a contact, or without their product."""
-    no_product = sa.and_(staged.c.has_offer, transactions.c.product_id.is_(None))
     query = (
         sa.select(transactions.c.external_transaction_id)
         .join(staged, _same_transaction(staged))
-        .where(sa.or_(transactions.c.contact_id.is_(None), no_product))
+        .where(sa.or_(*_unlinked(staged)))
         .order_by(transactions.c.external_transaction_id)
         .limit(limit)
     )
