@@ -17,6 +17,9 @@ import sqlalchemy as sa
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import upgrade_database
 
+# The operator's production CRM (`real_crm_url`), for any test module to use.
+pytest_plugins = ["starhouse_pipeline_tests.warehouse.real_crm"]
+
 ADMIN_URL = os.environ.get(
     "STARHOUSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
