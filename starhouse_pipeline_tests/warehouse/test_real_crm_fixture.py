@@ -98,6 +98,8 @@ def test_keys_are_uuids_generated_by_the_database(crm: sa.Engine):
         "subscriptions.product_id",
     } <= {name for name, _ in key_types}
     assert uuid.UUID(str(created)).version == 4
+    defaults = crm_snapshot(crm.url.render_as_string(hide_password=False)).columns
+    assert {defaults[f"{table}.id"].default for table in OPERATOR_TABLES} == {"uuid_generate_v4()"}
 
 
 @pytest.mark.parametrize("email", ["not-an-email", " ann@example.com", "ann@example"])
@@ -338,6 +340,7 @@ _SCHEMA_EDITS = {
     " count(*) AS transaction_count, sum(amount) AS revenue FROM transactions"
     " GROUP BY source_system": {"view changed"},
     "ALTER TABLE products DISABLE ROW LEVEL SECURITY": {"relation changed"},
+    "ALTER TYPE payment_status RENAME VALUE 'disputed' TO 'chargeback'": {"enum label removed"},
     "ALTER FUNCTION update_updated_at_column() RENAME TO touch": {
         "function removed",
         "trigger changed",
