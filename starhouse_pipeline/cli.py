@@ -24,6 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="manage the warehouse schema and sample data")
     db_commands = db.add_subparsers(required=True)
     db_commands.add_parser("upgrade", help="apply the migrations").set_defaults(handler=_upgrade)
+    plan = db_commands.add_parser(
+        "plan",
+        help="print what `db upgrade` would do to this database (writes nothing; exit status "
+        "1 when the upgrade would refuse)",
+    )
+    plan.add_argument("--sql", action="store_true", help="print each SQL statement in full")
+    plan.set_defaults(handler=_plan)
     sample = db_commands.add_parser("load-sample", help="load the sample CRM state (once)")
     sample.add_argument("directory", nargs="?", type=Path, default=SAMPLE_CRM_DIR)
     sample.set_defaults(handler=_load_sample)
@@ -51,11 +58,39 @@ def _engine():
 
 def _upgrade(_args: argparse.Namespace) -> int:
     from starhouse_pipeline.warehouse.engine import database_url, redacted
-    from starhouse_pipeline.warehouse.migrate import current_revision, upgrade_database
+    from starhouse_pipeline.warehouse.migrate import (
+        UpgradeRefused,
+        current_revision,
+        upgrade_database,
+    )
 
     engine = _engine()
-    upgrade_database(engine)
+    try:
+        upgrade_database(engine)
+    except UpgradeRefused as refused:
+        print("db upgrade refused, changing nothing:", file=sys.stderr)
+        print("\n".join(f"  - {reason}" for reason in refused.reasons), file=sys.stderr)
+        return 1
     print(f"warehouse {redacted(database_url())} is at revision {current_revision(engine)}")
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from starhouse_pipeline.warehouse.engine import database_url, redacted
+    from starhouse_pipeline.warehouse.migrate import describe, plan_upgrade
+
+    plan = plan_upgrade(_engine())
+    print(f"warehouse {redacted(database_url())}, at revision {plan.from_revision or 'none'}")
+    if plan.refusals:
+        print("db upgrade would refuse, changing nothing:")
+        print("\n".join(f"  - {reason}" for reason in plan.refusals))
+        return 1
+    if not plan.statements:
+        print("db upgrade has nothing to do")
+        return 0
+    print(f"db upgrade would bring it to revision {plan.to_revision}:")
+    for statement in plan.statements:
+        print(f"  - {statement if args.sql else describe(statement)}")
     return 0
 
 

@@ -14,6 +14,13 @@ SAMPLE_EXPORT = SAMPLES_DIR / "kajabi_transactions_sample.csv"
 SAMPLE_CRM_DIR = SAMPLES_DIR / "crm"
 
 DATABASE_URL_ENV = "STARHOUSE_DATABASE_URL"
+# PostgreSQL schemas: the operator's CRM tables, and the pipeline's own tables.
+CRM_SCHEMA_ENV = "STARHOUSE_CRM_SCHEMA"
+PIPELINE_SCHEMA_ENV = "STARHOUSE_PIPELINE_SCHEMA"
+DEFAULT_CRM_SCHEMA = "public"
+DEFAULT_PIPELINE_SCHEMA = "starhouse"
+# The schema name the pipeline's tables are declared in; translated to the configured one.
+PIPELINE_SCHEMA = "starhouse"
 INBOX_DIR_ENV = "STARHOUSE_INBOX_DIR"
 
 SOURCE_SYSTEM = "kajabi"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from starhouse_pipeline.settings import PIPELINE_SCHEMA
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import upgrade_database
 
@@ -54,6 +55,7 @@ def postgres_url(postgres_database: str) -> str:
     """The session database with an empty, freshly migrated schema."""
     engine = sa.create_engine(postgres_database, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{PIPELINE_SCHEMA}" CASCADE'))
         connection.execute(sa.text("DROP SCHEMA public CASCADE"))
         connection.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()

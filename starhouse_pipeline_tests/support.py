@@ -14,6 +14,8 @@ from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.automation import import_run_config
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.warehouse.engine import create_warehouse_engine
+from starhouse_pipeline.warehouse.staging import sql_name
 
 # The import's assets in lineage order, as the mission draws the chain.
 IMPORT_CHAIN = (
@@ -90,21 +92,23 @@ def write_export(
 def insert_rows(url: str, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     columns = {key for row in rows for key in row}
     rows = [dict.fromkeys(columns) | row for row in rows]
-    engine = sa.create_engine(url)
+    engine = create_warehouse_engine(url)
     with engine.begin() as connection:
         connection.execute(table.insert(), rows)
         if connection.dialect.name == "postgresql":
+            name = sql_name(connection, table)
             connection.execute(
                 sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"(SELECT max(id) FROM {table.name}))"
-                )
+                    f"SELECT setval(pg_get_serial_sequence(:name, 'id'), "
+                    f"(SELECT max(id) FROM {name}))"
+                ),
+                {"name": name},
             )
     engine.dispose()
 
 
 def fetch_all(url: str, query: sa.Select) -> list[sa.Row]:
-    engine = sa.create_engine(url)
+    engine = create_warehouse_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     engine.dispose()

@@ -12,6 +12,7 @@ from starhouse_pipeline.defs.io import FRAME_COLUMNS
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import products as product_rules
+from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.quarantine import masked_sample
 from starhouse_pipeline.domain.reading import (
@@ -29,9 +30,14 @@ from starhouse_pipeline.domain.transactions import (
     record_batches,
     transaction_records,
 )
-from starhouse_pipeline.domain.validation import ValidatedTransactions, validate_export
+from starhouse_pipeline.domain.validation import (
+    ValidatedTransactions,
+    quarantine_refused,
+    validate_export,
+)
 from starhouse_pipeline.settings import SAMPLE_EXPORT
 from starhouse_pipeline.warehouse import bookkeeping, contacts, products, transactions
+from starhouse_pipeline.warehouse.crm import CrmRefusesEveryRow
 
 IMPORT_GROUP = "kajabi_import"
 WAREHOUSE_POOL = "starhouse_warehouse"
@@ -92,13 +98,21 @@ def validated_transactions(
     """Typed, validated transactions: exact amounts, UTC timestamps, mapped type and status.
 
     Rows that break a rule (unknown type or status, unparseable amount or date, a date
-    without offset, a malformed email, a conflicting duplicate ID, ...) are written to the
-    `quarantined_rows` table with file, line, rule and the raw row; good rows go on.
+    without offset, a malformed email, a conflicting duplicate ID, ...) or that the CRM's own
+    constraints would refuse (its CHECKs and enum types, read from the database) are written
+    to the `quarantined_rows` table with file, line, rule and the raw row; good rows go on.
+    A constraint refusing what every row carries (the source system) fails the run here,
+    before anything is written.
     Identical duplicate rows collapse to one. Earlier quarantined rows this export deals
     with (same ID, or no usable ID and the same file name) are marked resolved.
     """
     validated = validate_export(raw_kajabi_csv)
     with warehouse.transaction(dry_run=import_options.dry_run) as connection:
+        try:
+            refused = transactions.refused_by_crm(connection, validated.valid)
+        except CrmRefusesEveryRow as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from error
+        validated = quarantine_refused(validated, refused)
         bookkeeping.record_validated_export(connection, context.run_id, validated)
         # Resolved with the new quarantine, under the same lock, so concurrent imports agree
         # on which verdict is the latest (this run's own rows are never resolved by it).
@@ -139,14 +153,15 @@ def resolved_products(
 
     A name match back-fills the Offer ID onto a product that has none. A name shared with a
     product that already carries a different Offer ID (or with several products) is refused
-    and reported; that offer gets a product of its own.
+    and reported; that offer gets a product of its own, named with its Offer ID appended so
+    no two products share a normalized name.
     """
     offers = product_rules.offers_in_export(validated_transactions.valid)
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         plan = product_rules.plan_products(offers, products.read_products(connection))
         created = (
-            plan.to_create.select("offer_id", pl.lit(None, pl.Int64).alias("product_id"))
+            plan.to_create.select("offer_id", pl.lit(None, CRM_KEY).alias("product_id"))
             if dry_run
             else products.apply_product_plan(connection, plan)
         )
@@ -160,6 +175,7 @@ def resolved_products(
             "created": plan.to_create.height,
             "name_collisions_refused": plan.collisions.height,
             "collisions": dg.MetadataValue.md(markdown_table(plan.collisions)),
+            "created_under_a_distinct_name": dg.MetadataValue.md(markdown_table(plan.renamed)),
             "dry_run": dry_run,
         },
     )

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from starhouse_pipeline.domain.keys import CRM_KEY
+
 ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "state", "postal_code", "country")
 ENRICHABLE_FIELDS = ("phone", *ADDRESS_FIELDS)
 # What `customers_in_export` reads of each valid row.
 CUSTOMER_COLUMNS = ("transaction_date", "email", "customer_name", *ENRICHABLE_FIELDS)
 CONTACT_SNAPSHOT_SCHEMA = {
-    "id": pl.Int64,
+    "id": CRM_KEY,
     "email_key": pl.String,
     "deleted": pl.Boolean,
     **dict.fromkeys(ENRICHABLE_FIELDS, pl.String),

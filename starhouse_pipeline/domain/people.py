@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS, is_blank
+from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.reading import LINE_COLUMN
 from starhouse_pipeline.domain.subscriptions import (
     ID_COLUMN,
@@ -62,7 +63,7 @@ _ADDRESS_SOURCES = {
 NAME_FIELDS = ("first_name", "last_name")
 PEOPLE_FIELDS = (*NAME_FIELDS, "phone", *ADDRESS_FIELDS)
 SNAPSHOT_SCHEMA = {
-    "id": pl.Int64,
+    "id": CRM_KEY,
     "email_key": pl.String,
     "deleted": pl.Boolean,
     **dict.fromkeys(PEOPLE_FIELDS, pl.String),

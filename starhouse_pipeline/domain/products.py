@@ -2,7 +2,9 @@
 
 A name match only back-fills an Offer ID onto a product that has none, and only when exactly
 one product and one offer share that name; anything else is a refused collision and the
-offer gets a product of its own.
+offer gets a product of its own. That product needs a name no other product has under
+normalization (the CRM may hold it unique, as a generated `lower(trim(name))` column), so a
+colliding title gets its Offer ID appended: "Title (Kajabi offer 123)".
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-PRODUCT_SCHEMA = {"id": pl.Int64, "name": pl.String, "kajabi_offer_id": pl.String}
+from starhouse_pipeline.domain.keys import CRM_KEY
+
+PRODUCT_SCHEMA = {"id": CRM_KEY, "name": pl.String, "kajabi_offer_id": pl.String}
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class ProductPlan:
     matched_by_name: pl.DataFrame  # offer_id, product_id, name (back-fill offer_id)
     to_create: pl.DataFrame  # offer_id, name
     collisions: pl.DataFrame  # offer_id, name, reason
+    renamed: pl.DataFrame  # offer_id, name (the export's title), created_as
 
 
 def normalize_name(column: str | pl.Expr) -> pl.Expr:
@@ -64,12 +69,33 @@ def plan_products(offers: pl.DataFrame, products: pl.DataFrame) -> ProductPlan:
     to_create = unmatched.join(matched_by_name, on="offer_id", how="anti").select(
         "offer_id", "name"
     )
+    to_create, renamed = _distinct_names(to_create, products)
     return ProductPlan(
         matched_by_id=by_id,
         matched_by_name=matched_by_name,
         to_create=to_create,
         collisions=collisions,
+        renamed=renamed,
     )
+
+
+def _distinct_names(
+    to_create: pl.DataFrame, products: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """New products' names, made distinct from every product's and from each other's."""
+    taken = products.select(normalize_name("name").alias("_key")).unique()
+    keyed = to_create.with_columns(normalize_name("name").alias("_key"))
+    colliding = keyed.join(taken, on="_key", how="semi").get_column("offer_id")
+    shared = keyed.filter(pl.len().over("_key") > 1).get_column("offer_id")
+    needs_suffix = pl.col("offer_id").is_in(pl.concat([colliding, shared]).implode())
+    named = keyed.with_columns(
+        pl.when(needs_suffix)
+        .then(pl.format("{} (Kajabi offer {})", pl.col("name"), pl.col("offer_id")))
+        .otherwise(pl.col("name"))
+        .alias("created_as")
+    )
+    renamed = named.filter(needs_suffix).select("offer_id", "name", "created_as")
+    return named.select("offer_id", pl.col("created_as").alias("name")), renamed
 
 
 def _match_by_name(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from starhouse_pipeline.domain import reconciliation
+from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.reading import LINE_COLUMN
 from starhouse_pipeline.domain.validation import (
     RAW_JSON,
@@ -37,7 +38,7 @@ TRANSACTION_RECORD_COLUMNS = (
 
 
 # Table column <- valid-row column, for the columns copied from the export.
-_FROM_VALID_ROW = {
+FROM_VALID_ROW = {
     "external_transaction_id": "external_transaction_id",
     "external_order_id": "order_no",
     "transaction_date": "transaction_date",
@@ -51,7 +52,7 @@ _FROM_VALID_ROW = {
 }
 # What `transaction_records` and `export_facts` read of each valid row (offer and email link
 # the record to its product and contact).
-LOAD_COLUMNS = (*_FROM_VALID_ROW.values(), "offer_id", "email")
+LOAD_COLUMNS = (*FROM_VALID_ROW.values(), "offer_id", "email")
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,9 @@ def transaction_records(
         )
         .select(
             pl.lit(SOURCE_SYSTEM).alias("source_system"),
-            *(pl.col(source).alias(column) for column, source in _FROM_VALID_ROW.items()),
-            pl.col("contact_id").cast(pl.Int64),
-            pl.col("product_id").cast(pl.Int64),
+            *(pl.col(source).alias(column) for column, source in FROM_VALID_ROW.items()),
+            pl.col("contact_id").cast(CRM_KEY),
+            pl.col("product_id").cast(CRM_KEY),
             LINE_COLUMN,
         )
     )

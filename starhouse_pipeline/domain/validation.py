@@ -10,6 +10,7 @@ written (`raw_source_batches`), and only its SHA-256 travels with the row.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +86,32 @@ def validate_export(raw: RawExport) -> ValidatedTransactions:
         quarantined=quarantined.select(*QUARANTINE_COLUMNS, RAW_JSON),
         collapsed_lines=collapsed_lines,
         export=raw,
+    )
+
+
+def quarantine_refused(
+    validated: ValidatedTransactions, refused: pl.DataFrame
+) -> ValidatedTransactions:
+    """Move valid rows the CRM itself would refuse (`refused`: line, rule, reason) to the
+    quarantine, each with its original row; the other rows go on unchanged."""
+    if refused.is_empty():
+        return validated
+    refused = refused.unique(LINE_COLUMN, keep="first", maintain_order=True)
+    lines = refused.get_column(LINE_COLUMN).sort()
+    documents = pl.concat(list(original_json(lines, validated.export, validated.source_columns)))
+    moved = (
+        validated.valid.select(LINE_COLUMN, TRANSACTION_ID)
+        .join(
+            refused.rename({"rule": QUARANTINE_RULE, "reason": QUARANTINE_REASON}),
+            on=LINE_COLUMN,
+        )
+        .join(documents, on=LINE_COLUMN)
+        .select(*QUARANTINE_COLUMNS, RAW_JSON)
+    )
+    return dataclasses.replace(
+        validated,
+        valid=validated.valid.filter(~pl.col(LINE_COLUMN).is_in(lines.implode())),
+        quarantined=pl.concat([validated.quarantined, moved]).sort(LINE_COLUMN),
     )
 
 

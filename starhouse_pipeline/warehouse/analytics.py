@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.domain.analytics.frames import MONEY, TRANSACTIONS_SCHEMA
 from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS
+from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.people import (
     PEOPLE_FIELDS,
     PEOPLE_SOURCE,
@@ -22,7 +23,8 @@ from starhouse_pipeline.domain.people import (
 )
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
-from starhouse_pipeline.warehouse.contacts import blank, stage_emails
+from starhouse_pipeline.warehouse.contacts import blank, contact_key, stage_emails
+from starhouse_pipeline.warehouse.crm import email_matches
 from starhouse_pipeline.warehouse.dialect import locking, upsert_insert
 from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import (
@@ -37,8 +39,8 @@ _INSERT_BATCH_ROWS = 5_000
 
 SUBSCRIPTIONS_SCHEMA: dict[str, pl.DataType] = {
     "subscription_id": pl.Int64(),
-    "contact_id": pl.Int64(),
-    "product_id": pl.Int64(),
+    "contact_id": CRM_KEY(),
+    "product_id": CRM_KEY(),
     "amount": MONEY,
     "currency": pl.String(),
     "interval_months": pl.Int64(),
@@ -231,8 +233,8 @@ def read_subscriptions_by_id(connection: sa.Connection, ids: pl.Series) -> pl.Da
         "status": pl.String,
         "currency": pl.String,
         "amount": MONEY,
-        "contact_id": pl.Int64,
-        "product_id": pl.Int64,
+        "contact_id": CRM_KEY,
+        "product_id": CRM_KEY,
     }
     return pl.DataFrame(rows, schema=schema, orient="row")
 
@@ -247,7 +249,7 @@ def read_people_snapshot(connection: sa.Connection, emails: pl.Series) -> pl.Dat
             CONTACT_EMAIL_KEY.label("email_key"),
             contacts.c.deleted_at.is_not(None).label("deleted"),
             *(contacts.c[field] for field in PEOPLE_FIELDS),
-        ).join(staged, staged.c.email == CONTACT_EMAIL_KEY),
+        ).join(staged, email_matches(connection, contacts, staged.c.email)),
         contacts,
     )
     return pl.DataFrame(connection.execute(query).all(), schema=SNAPSHOT_SCHEMA, orient="row")
@@ -304,7 +306,7 @@ def _fill_empty_fields(connection: sa.Connection, fills: pl.DataFrame) -> pl.Dat
             connection,
             "stage_people_fills",
             rows,
-            {"contact_id": sa.BigInteger(), "value": sa.Text()},
+            {"contact_id": contact_key(connection), "value": sa.Text()},
         )
         condition = [contacts.c.id == staged.c.contact_id, blank(contacts.c[field])]
         values: dict = {field: staged.c.value, "updated_at": sa.func.now()}
@@ -324,7 +326,7 @@ def _fill_empty_fields(connection: sa.Connection, fills: pl.DataFrame) -> pl.Dat
             rows.filter(pl.col("contact_id").is_in(ids)).with_columns(pl.lit(field).alias("field"))
         )
     if not written:
-        return pl.DataFrame(schema={"contact_id": pl.Int64, "field": pl.String, "value": pl.String})
+        return pl.DataFrame(schema={"contact_id": CRM_KEY, "field": pl.String, "value": pl.String})
     return pl.concat(written).select("contact_id", "field", "value")
 
 
@@ -334,7 +336,7 @@ def read_conflicts(connection: sa.Connection, run_id: str) -> pl.DataFrame:
             contact_conflicts.c.run_id == run_id
         )
     ).all()
-    return pl.DataFrame(rows, schema={"contact_id": pl.Int64, "field": pl.String}, orient="row")
+    return pl.DataFrame(rows, schema={"contact_id": CRM_KEY, "field": pl.String}, orient="row")
 
 
 def read_people_fields(connection: sa.Connection, contact_ids: list[int]) -> pl.DataFrame:
@@ -343,5 +345,5 @@ def read_people_fields(connection: sa.Connection, contact_ids: list[int]) -> pl.
             contacts.c.id.in_(contact_ids)
         )
     ).all()
-    schema = {"id": pl.Int64, **dict.fromkeys(PEOPLE_FIELDS, pl.String)}
+    schema = {"id": CRM_KEY, **dict.fromkeys(PEOPLE_FIELDS, pl.String)}
     return pl.DataFrame(rows, schema=schema, orient="row")

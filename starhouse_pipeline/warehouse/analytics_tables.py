@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from starhouse_pipeline.warehouse.tables import IdType, JsonDocument, metadata
-from starhouse_pipeline.warehouse.types import Money, UtcDateTime
+from starhouse_pipeline.settings import PIPELINE_SCHEMA
+from starhouse_pipeline.warehouse.tables import JsonDocument, metadata
+from starhouse_pipeline.warehouse.types import CrmKey, Money, UtcDateTime
+
+# Every table here is the pipeline's own; references to CRM rows have the CRM's key type.
+IdType = CrmKey
+_OWN = {"schema": PIPELINE_SCHEMA}
 
 
 def _id_column() -> sa.Column:
-    return sa.Column("id", IdType, sa.Identity(always=False), primary_key=True)
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.Identity(always=False),
+        primary_key=True,
+    )
 
 
 def _money(name: str) -> sa.Column:
@@ -34,8 +44,10 @@ def _computed_at() -> sa.Column:
     return sa.Column("computed_at", UtcDateTime, nullable=False, server_default=sa.func.now())
 
 
+# The Kajabi Subscriptions export as imported (the CRM's own `subscriptions` table, where
+# it has one, is filled from it by `warehouse/crm_subscriptions.py`).
 subscriptions = sa.Table(
-    "subscriptions",
+    "kajabi_subscriptions",
     metadata,
     _id_column(),
     sa.Column("source_system", sa.Text, nullable=False),
@@ -62,9 +74,10 @@ subscriptions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", UtcDateTime),
     sa.UniqueConstraint("source_system", "external_subscription_id"),
+    **_OWN,
 )
-sa.Index("ix_subscriptions_contact_id", subscriptions.c.contact_id)
-sa.Index("ix_subscriptions_product_id", subscriptions.c.product_id)
+sa.Index("ix_kajabi_subscriptions_contact_id", subscriptions.c.contact_id)
+sa.Index("ix_kajabi_subscriptions_product_id", subscriptions.c.product_id)
 
 contact_conflicts = sa.Table(
     "contact_conflicts",
@@ -75,6 +88,7 @@ contact_conflicts = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("run_id", sa.Text, nullable=False),
     sa.Column("reported_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+    **_OWN,
 )
 sa.Index("ix_contact_conflicts_run_id", contact_conflicts.c.run_id)
 
@@ -94,6 +108,7 @@ revenue_monthly = sa.Table(
     _count("refund_count"),
     _count("customers"),
     _computed_at(),
+    **_OWN,
 )
 
 product_performance = sa.Table(
@@ -111,6 +126,7 @@ product_performance = sa.Table(
     sa.Column("average_price", Money),
     _rate("refund_rate"),
     _computed_at(),
+    **_OWN,
 )
 
 product_pairs = sa.Table(
@@ -126,6 +142,7 @@ product_pairs = sa.Table(
     _rate("confidence_b_to_a"),
     _rate("lift"),
     _computed_at(),
+    **_OWN,
 )
 
 customer_mrr = sa.Table(
@@ -139,6 +156,7 @@ customer_mrr = sa.Table(
     sa.Column("movement", sa.Text, nullable=False),
     _money("movement_amount"),
     _computed_at(),
+    **_OWN,
 )
 sa.Index("ix_analytics_customer_mrr_month", customer_mrr.c.month)
 
@@ -165,6 +183,7 @@ mrr_monthly = sa.Table(
     sa.Column("arpa", Money),
     sa.Column("ltv", Money),
     _computed_at(),
+    **_OWN,
 )
 
 customer_value = sa.Table(
@@ -179,6 +198,7 @@ customer_value = sa.Table(
     _money("net_revenue"),
     _count("sales"),
     _computed_at(),
+    **_OWN,
 )
 
 failed_payments = sa.Table(
@@ -197,6 +217,7 @@ failed_payments = sa.Table(
     sa.Column("recovered_at", UtcDateTime),
     _rate("days_to_recovery"),
     _computed_at(),
+    **_OWN,
 )
 
 failed_payments_monthly = sa.Table(
@@ -214,6 +235,7 @@ failed_payments_monthly = sa.Table(
     _money("lost_amount"),
     _rate("median_days_to_recovery"),
     _computed_at(),
+    **_OWN,
 )
 
 refund_links = sa.Table(
@@ -230,6 +252,7 @@ refund_links = sa.Table(
     sa.Column("link", sa.Text, nullable=False),
     _rate("days_after_charge"),
     _computed_at(),
+    **_OWN,
 )
 
 refunds_monthly = sa.Table(
@@ -248,6 +271,7 @@ refunds_monthly = sa.Table(
     _rate("refund_rate"),
     _rate("refund_count_rate"),
     _computed_at(),
+    **_OWN,
 )
 
 cohorts = sa.Table(
@@ -265,6 +289,7 @@ cohorts = sa.Table(
     _money("mrr"),
     _rate("mrr_retention"),
     _computed_at(),
+    **_OWN,
 )
 
 mrr_reconciliation = sa.Table(
@@ -278,6 +303,7 @@ mrr_reconciliation = sa.Table(
     _money("difference"),
     sa.Column("cause", sa.Text, nullable=False),
     _computed_at(),
+    **_OWN,
 )
 
 SUBSCRIPTION_TABLES = (subscriptions, contact_conflicts)

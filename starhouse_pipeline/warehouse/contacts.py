@@ -16,7 +16,9 @@ from starhouse_pipeline.domain.contacts import (
     ContactPlan,
     enrichment_log_rows,
 )
+from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.settings import ENRICHMENT_SOURCE, SOURCE_SYSTEM
+from starhouse_pipeline.warehouse.crm import crm_shape, email_matches
 from starhouse_pipeline.warehouse.dialect import count_affected, locking, upsert_insert
 from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import CONTACT_EMAIL_KEY, contact_enrichment_log, contacts
@@ -27,6 +29,11 @@ _TEXT = sa.Text()
 def blank(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
     """Empty in the CRM's sense: null, or nothing but whitespace."""
     return sa.or_(column.is_(None), sa.func.trim(column) == "")
+
+
+def contact_key(connection: sa.Connection) -> sa.types.TypeEngine:
+    """The type of `contacts.id` in this CRM, for staging contact ids to join on."""
+    return crm_shape(connection).key_type("contacts")
 
 
 def stage_emails(connection: sa.Connection, emails: pl.Series) -> sa.Table:
@@ -44,7 +51,7 @@ def read_contact_snapshot(connection: sa.Connection, emails: sa.Table) -> pl.Dat
             CONTACT_EMAIL_KEY.label("email_key"),
             contacts.c.deleted_at.is_not(None).label("deleted"),
             *(contacts.c[field] for field in ENRICHABLE_FIELDS),
-        ).join(emails, emails.c.email == CONTACT_EMAIL_KEY),
+        ).join(emails, email_matches(connection, contacts, emails.c.email)),
         contacts,
     )
     rows = connection.execute(query).all()
@@ -84,7 +91,10 @@ def fill_phones(connection: sa.Connection, fills: pl.DataFrame) -> list[int]:
     if fills.is_empty():
         return []
     staged = stage_frame(
-        connection, "stage_phone_fills", fills, {"contact_id": sa.BigInteger(), "phone": _TEXT}
+        connection,
+        "stage_phone_fills",
+        fills,
+        {"contact_id": contact_key(connection), "phone": _TEXT},
     )
     statement = (
         sa.update(contacts)
@@ -99,7 +109,7 @@ def fill_addresses(connection: sa.Connection, fills: pl.DataFrame) -> list[int]:
     """Fill the empty fields of the address block where `address_line_1` is empty."""
     if fills.is_empty():
         return []
-    types = {"contact_id": sa.BigInteger(), **dict.fromkeys(ADDRESS_FIELDS, _TEXT)}
+    types = {"contact_id": contact_key(connection), **dict.fromkeys(ADDRESS_FIELDS, _TEXT)}
     staged = stage_frame(connection, "stage_address_fills", fills, types)
     values = {
         field: sa.case((blank(contacts.c[field]), staged.c[field]), else_=contacts.c[field])
@@ -140,9 +150,11 @@ def apply_contact_plan(connection: sa.Connection, plan: ContactPlan, run_id: str
 
 def contact_ids_for_emails(connection: sa.Connection, emails: sa.Table) -> pl.DataFrame:
     rows = connection.execute(
-        sa.select(emails.c.email, contacts.c.id).join(contacts, emails.c.email == CONTACT_EMAIL_KEY)
+        sa.select(emails.c.email, contacts.c.id).join(
+            contacts, email_matches(connection, contacts, emails.c.email)
+        )
     ).all()
-    return pl.DataFrame(rows, schema={"email": pl.String, "contact_id": pl.Int64}, orient="row")
+    return pl.DataFrame(rows, schema={"email": pl.String, "contact_id": CRM_KEY}, orient="row")
 
 
 def read_enrichment_log(connection: sa.Connection, run_id: str) -> pl.DataFrame:
@@ -155,7 +167,7 @@ def read_enrichment_log(connection: sa.Connection, run_id: str) -> pl.DataFrame:
         ).where(contact_enrichment_log.c.run_id == run_id)
     ).all()
     return pl.DataFrame(
-        rows, schema={"contact_id": pl.Int64, "field": pl.String, "value": pl.String}, orient="row"
+        rows, schema={"contact_id": CRM_KEY, "field": pl.String, "value": pl.String}, orient="row"
     )
 
 
@@ -166,5 +178,5 @@ def read_contact_fields(connection: sa.Connection, contact_ids: list[int]) -> pl
             contacts.c.id.in_(contact_ids)
         )
     ).all()
-    schema = {"id": pl.Int64, **dict.fromkeys(ENRICHABLE_FIELDS, pl.String)}
+    schema = {"id": CRM_KEY, **dict.fromkeys(ENRICHABLE_FIELDS, pl.String)}
     return pl.DataFrame(rows, schema=schema, orient="row")

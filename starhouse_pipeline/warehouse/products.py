@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import polars as pl
 import sqlalchemy as sa
 
+from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.products import PRODUCT_SCHEMA, ProductPlan
 from starhouse_pipeline.warehouse.dialect import locking, upsert_insert
 from starhouse_pipeline.warehouse.tables import products
@@ -61,4 +62,4 @@ def product_ids_for_offers(connection: sa.Connection, offer_ids: list[str]) -> p
             products.c.kajabi_offer_id.in_(offer_ids)
         )
     ).all()
-    return pl.DataFrame(rows, schema={"offer_id": pl.String, "product_id": pl.Int64}, orient="row")
+    return pl.DataFrame(rows, schema={"offer_id": pl.String, "product_id": CRM_KEY}, orient="row")

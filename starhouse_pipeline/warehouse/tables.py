@@ -2,7 +2,14 @@
 
 Columns named in CONTEXT.md keep their names and meaning. Columns the pipeline adds are
 nullable or defaulted, so rows written by other tools with only the documented columns are
-accepted.
+accepted. These definitions are the contract: a fresh database is created from them, and
+an existing CRM is read by `crm.py`, which says how it differs (key types, enums, citext,
+partial and expression indexes, checks, generated columns). Keys and codes are bound without
+a cast (`CrmKey`, `CrmText`), so the same statements fit a uuid key or an enum column.
+
+The CRM tables are unqualified (found through the search path); the pipeline's own tables
+are declared in `PIPELINE_SCHEMA`, which the engine translates to the configured schema on
+PostgreSQL and to the main database on SQLite.
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from starhouse_pipeline.warehouse.types import Money, UtcDateTime
+from starhouse_pipeline.settings import PIPELINE_SCHEMA
+from starhouse_pipeline.warehouse.types import CrmKey, CrmText, Money, UtcDateTime
 
 metadata = sa.MetaData(
     naming_convention={
@@ -22,14 +30,24 @@ metadata = sa.MetaData(
     }
 )
 
-# BIGINT identity on PostgreSQL (BY DEFAULT, so other systems may insert explicit ids);
-# SQLite needs INTEGER for its rowid alias.
-IdType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# BIGINT identity on a fresh PostgreSQL database (BY DEFAULT, so other systems may insert
+# explicit ids), INTEGER (the rowid alias) on SQLite; an existing CRM's own key type otherwise.
+IdType = CrmKey
 JsonDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def _id_column() -> sa.Column:
-    return sa.Column("id", IdType, sa.Identity(always=False), primary_key=True)
+    return sa.Column("id", CrmKey(), sa.Identity(always=False), primary_key=True)
+
+
+def _own_id_column() -> sa.Column:
+    """The key of a table the pipeline owns: always its own BIGINT identity."""
+    return sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.Identity(always=False),
+        primary_key=True,
+    )
 
 
 def _now() -> sa.sql.functions.now:
@@ -40,7 +58,7 @@ contacts = sa.Table(
     "contacts",
     metadata,
     _id_column(),
-    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("email", CrmText(), nullable=False),
     sa.Column("first_name", sa.Text),
     sa.Column("last_name", sa.Text),
     sa.Column("phone", sa.Text),
@@ -56,7 +74,7 @@ contacts = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False, server_default=_now()),
     sa.Column("deleted_at", UtcDateTime),
     # Added by the pipeline: where a contact it created came from, and which run created it.
-    sa.Column("source_system", sa.Text),
+    sa.Column("source_system", CrmText()),
     sa.Column("created_by_run_id", sa.Text),
 )
 CONTACT_EMAIL_KEY = sa.func.lower(sa.func.trim(contacts.c.email))
@@ -76,16 +94,16 @@ transactions = sa.Table(
     "transactions",
     metadata,
     _id_column(),
-    sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id")),
-    sa.Column("product_id", IdType, sa.ForeignKey("products.id")),
-    sa.Column("source_system", sa.Text, nullable=False),
+    sa.Column("contact_id", CrmKey(), sa.ForeignKey("contacts.id")),
+    sa.Column("product_id", CrmKey(), sa.ForeignKey("products.id")),
+    sa.Column("source_system", CrmText(), nullable=False),
     sa.Column("external_transaction_id", sa.Text),
     sa.Column("external_order_id", sa.Text),
     sa.Column("transaction_date", UtcDateTime),
-    sa.Column("transaction_type", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("transaction_type", CrmText(), nullable=False),
+    sa.Column("status", CrmText(), nullable=False),
     sa.Column("amount", Money, nullable=False),
-    sa.Column("currency", sa.Text, nullable=False, server_default="USD"),
+    sa.Column("currency", CrmText(), nullable=False, server_default="USD"),
     sa.Column("payment_method", sa.Text),
     sa.Column("payment_processor", sa.Text),
     sa.Column("raw_source", JsonDocument),
@@ -118,12 +136,13 @@ import_runs = sa.Table(
     sa.Column("rows_new", sa.Integer),
     sa.Column("rows_updated", sa.Integer),
     sa.Column("rows_unchanged", sa.Integer),
+    schema=PIPELINE_SCHEMA,
 )
 
 quarantined_rows = sa.Table(
     "quarantined_rows",
     metadata,
-    _id_column(),
+    _own_id_column(),
     sa.Column("run_id", sa.Text, nullable=False),
     sa.Column("source_file", sa.Text, nullable=False),
     sa.Column("file_sha256", sa.Text, nullable=False),
@@ -135,18 +154,22 @@ quarantined_rows = sa.Table(
     sa.Column("quarantined_at", UtcDateTime, nullable=False, server_default=_now()),
     sa.Column("resolved_at", UtcDateTime),
     sa.Column("resolved_by_run_id", sa.Text),
+    schema=PIPELINE_SCHEMA,
 )
 sa.Index("ix_quarantined_rows_run_id", quarantined_rows.c.run_id)
 
 contact_enrichment_log = sa.Table(
     "contact_enrichment_log",
     metadata,
-    _id_column(),
-    sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id"), nullable=False),
+    _own_id_column(),
+    sa.Column("contact_id", CrmKey(), sa.ForeignKey("contacts.id"), nullable=False),
     sa.Column("field", sa.Text, nullable=False),
     sa.Column("value", sa.Text),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("run_id", sa.Text, nullable=False),
     sa.Column("enriched_at", UtcDateTime, nullable=False, server_default=_now()),
+    schema=PIPELINE_SCHEMA,
 )
 sa.Index("ix_contact_enrichment_log_run_id", contact_enrichment_log.c.run_id)
+
+CRM_TABLES = (contacts, products, transactions)

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 import polars as pl
 import sqlalchemy as sa
 
-from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS
+from starhouse_pipeline.domain.reading import LINE_COLUMN
+from starhouse_pipeline.domain.transactions import FROM_VALID_ROW, TRANSACTION_RECORD_COLUMNS
 from starhouse_pipeline.settings import SOURCE_SYSTEM
+from starhouse_pipeline.warehouse.crm import refused_rows
 from starhouse_pipeline.warehouse.dialect import count_affected
 from starhouse_pipeline.warehouse.staging import (
     analyze,
@@ -33,6 +35,33 @@ _REANALYZE_AFTER_ROWS = 10_000
 _UPDATABLE = [
     c for c in TRANSACTION_RECORD_COLUMNS if c not in ("source_system", "external_transaction_id")
 ]
+
+
+# What the CRM's constraints are asked about: the transaction's own columns and the
+# customer's email (for a contact the import may create).
+SCREENED_COLUMNS = (*FROM_VALID_ROW.values(), "email")
+
+
+def refused_by_crm(connection: sa.Connection, valid: pl.DataFrame) -> pl.DataFrame:
+    """The valid rows (line, rule, reason) the CRM's own constraints would refuse.
+
+    The CHECKs and enum types of `transactions` judge each row as it would be written, and
+    those of `contacts` its customer's email (a contact the import may have to create).
+    Raises `crm.CrmRefusesEveryRow` when a constraint refuses what every row carries.
+    """
+    constants = {"source_system": SOURCE_SYSTEM}
+    as_transactions = valid.select(
+        LINE_COLUMN, *(pl.col(source).alias(column) for column, source in FROM_VALID_ROW.items())
+    )
+    as_contacts = valid.select(LINE_COLUMN, "email")
+    refused = pl.concat(
+        [
+            refused_rows(connection, "transactions", as_transactions, constants),
+            refused_rows(connection, "contacts", as_contacts, constants),
+        ],
+        how="diagonal_relaxed",
+    )
+    return refused.select(LINE_COLUMN, "rule", "reason")
 
 
 def _same_transaction(staged: sa.Table) -> sa.ColumnElement[bool]:

@@ -37,6 +37,58 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class _TypedByTheDatabase(sa.types.UserDefinedType[Any]):
+    """A bound value sent without a cast, so PostgreSQL gives it the type of its column.
+
+    The CRM declares keys as `uuid`, `bigint` identity, `serial` or `integer`, and codes as
+    enum types or `citext`: a value compared with or written into such a column takes that
+    column's type, as a literal in plain SQL would. DDL for tables the pipeline creates
+    itself uses `ddl_type` (the contract's type, or the CRM's key type read by `crm.py`).
+    """
+
+    cache_ok = True
+
+    def __init__(self, ddl_type: str = "TEXT") -> None:
+        self.ddl_type = ddl_type
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return self.ddl_type
+
+
+class CrmKey(sa.TypeDecorator[str]):
+    """A key of a CRM table, or a reference to one, always handled as text in frames.
+
+    Written without a cast (see `_TypedByTheDatabase`); read back as text whatever the
+    database declares, so a uuid and a bigint key travel through polars alike.
+    """
+
+    impl = _TypedByTheDatabase
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__("BIGINT")
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        return _TypedByTheDatabase("INTEGER" if dialect.name == "sqlite" else "BIGINT")
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+
+class CrmText(sa.TypeDecorator[str]):
+    """Text the CRM may declare as an enum type, `citext` or `varchar`: bound without a cast,
+    so `status = 'completed'` compares as the database's own type does."""
+
+    impl = _TypedByTheDatabase
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+
 class Money(sa.TypeDecorator[Decimal]):
     """`NUMERIC(12,2)` on PostgreSQL; integer cents on SQLite, whose NUMERIC is a float.
 

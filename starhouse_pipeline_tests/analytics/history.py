@@ -12,6 +12,11 @@ says so. Customers (contact ids) and what they illustrate:
 - 5: buys the Course on Apr 2 and gets a partial refund of $50 on Apr 20.
 - 6: Basic on Jul 3, fully refunded on Jul 15: signs up and churns in the same month.
 - 7: a Ticket Tailor event ($35, completed) and a pending $35 Ticket Tailor row.
+
+Keys are text, as the pipeline's frames and the warehouse reads hold them (a CRM's keys may
+be uuids): products are "1".."5", contacts "1".."7", and the history's rows are numbered
+"1".."21" in the order below. Single-digit products and contacts sort the same as text and
+as numbers.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import polars as pl
 
 from starhouse_pipeline.domain.analytics.frames import transactions_frame
 
-BASIC, PREMIUM, ANNUAL, COURSE, EVENT = 1, 2, 3, 4, 5
+BASIC, PREMIUM, ANNUAL, COURSE, EVENT = "1", "2", "3", "4", "5"
 PRODUCTS = {
     BASIC: ("Membership Basic (Monthly)", "offer-basic"),
     PREMIUM: ("Membership Premium (Monthly)", "offer-premium"),
@@ -32,9 +37,9 @@ PRODUCTS = {
     COURSE: ("Birth Chart Course", "offer-course"),
     EVENT: ("Solstice Gathering", None),
 }
-CONTACTS = range(1, 8)
+CONTACTS = tuple(str(contact) for contact in range(1, 8))
 
-_ROWS: list[tuple[str, str, str, str, str, int, int, str]] = [
+_ROWS: list[tuple[str, str, str, str, str, int, str, str]] = [
     # date, type, status, amount, source, contact, product, comment
     ("2025-01-10", "subscription", "completed", "22.00", "kajabi", 1, BASIC, "new"),
     ("2025-02-10", "subscription", "completed", "22.00", "kajabi", 1, BASIC, ""),
@@ -71,20 +76,21 @@ def transaction(
     status: str,
     amount: str,
     contact_id: int | None,
-    product_id: int | None,
+    product_id: str | None,
     source_system: str = "kajabi",
     currency: str = "USD",
 ) -> dict[str, Any]:
+    """One transaction row; the row and contact numbers become text keys ("3")."""
     when = noon_utc(day) if isinstance(day, str) else day
     return {
-        "transaction_id": transaction_id,
+        "transaction_id": str(transaction_id),
         "source_system": source_system,
         "transaction_date": when,
         "transaction_type": transaction_type,
         "status": status,
         "amount": Decimal(amount),
         "currency": currency,
-        "contact_id": contact_id,
+        "contact_id": None if contact_id is None else str(contact_id),
         "product_id": product_id,
         "product_name": PRODUCTS[product_id][0] if product_id in PRODUCTS else None,
     }

@@ -136,14 +136,14 @@ def test_unmapped_offers_are_reported_not_created() -> None:
     )
     known = pl.DataFrame(
         {
-            "id": [1, 2],
+            "id": ["1", "2"],
             "name": ["Membership Basic (Monthly)", "Other"],
             "kajabi_offer_id": ["offer-basic", None],
         }
     )
     linked = link_products(valid, known)
     # x-1 matches no Offer ID, and its name belongs to a product with another Offer ID.
-    assert linked["product_id"].to_list() == [1, None, None, None]
+    assert linked["product_id"].to_list() == ["1", None, None, None]
     assert unmapped_offers(linked).select("kajabi_offer_id", "subscriptions").rows() == [
         ("x-2", 2),
         ("x-1", 1),
@@ -155,16 +155,16 @@ def _seed(url: str) -> None:
         url,
         contacts,
         [
-            {"id": 1, "email": "ann@example.com", "first_name": "Ann", "phone": "303-555-0101"},
-            {"id": 2, "email": "Bob@Example.com", "last_name": "Stone"},
+            {"id": "1", "email": "ann@example.com", "first_name": "Ann", "phone": "303-555-0101"},
+            {"id": "2", "email": "Bob@Example.com", "last_name": "Stone"},
         ],
     )
     insert_rows(
         url,
         products,
         [
-            {"id": 1, "name": "Membership Basic (Monthly)", "kajabi_offer_id": "offer-basic"},
-            {"id": 3, "name": "Membership (Annual)", "kajabi_offer_id": "offer-annual"},
+            {"id": "1", "name": "Membership Basic (Monthly)", "kajabi_offer_id": "offer-basic"},
+            {"id": "3", "name": "Membership (Annual)", "kajabi_offer_id": "offer-annual"},
         ],
     )
 
@@ -218,10 +218,10 @@ def test_subscriptions_import(database_url: str, tmp_path: Path) -> None:
         ).order_by(subscriptions.c.external_subscription_id),
     )
     assert [tuple(row) for row in stored] == [
-        ("501", 1, 1, D("22.00"), 1),
-        ("502", 2, 3, D("1242.00"), 12),
+        ("501", "1", "1", D("22.00"), 1),
+        ("502", "2", "3", D("1242.00"), 12),
         ("506", None, None, D("22.00"), 1),
-        ("507", 1, 1, D("22.00"), 1),
+        ("507", "1", "1", D("22.00"), 1),
     ]
     again = _run(database_url, "subscriptions_import_job", path)
     assert _metadata(again, "kajabi_subscriptions")["unchanged"] == 4
@@ -273,7 +273,7 @@ def test_people_plan_fills_empty_fields_and_reports_conflicts(tmp_path: Path) ->
     assert validated.quarantined.select("_line", "quarantine_rule").rows() == [(5, "email_valid")]
     snapshot = pl.DataFrame(
         {
-            "id": [1, 2],
+            "id": ["1", "2"],
             "email_key": ["ann@example.com", "bob@example.com"],
             "deleted": [False, False],
             "first_name": ["Ann", None],
@@ -286,13 +286,13 @@ def test_people_plan_fills_empty_fields_and_reports_conflicts(tmp_path: Path) ->
     )
     plan = plan_people(validated.valid, snapshot)
     assert plan.fills.rows() == [
-        (1, "address_line_1", "1 Main St"),
-        (1, "city", "Boulder"),
-        (1, "last_name", "Lee"),
-        (2, "first_name", "Bob"),
-        (2, "phone", "720-555-0102"),
+        ("1", "address_line_1", "1 Main St"),
+        ("1", "city", "Boulder"),
+        ("1", "last_name", "Lee"),
+        ("2", "first_name", "Bob"),
+        ("2", "phone", "720-555-0102"),
     ]
-    assert plan.conflicts.rows() == [(1, "phone"), (2, "last_name")]
+    assert plan.conflicts.rows() == [("1", "phone"), ("2", "last_name")]
     assert plan.to_create["email"].to_list() == ["new@example.org"]
 
 
@@ -311,8 +311,8 @@ def test_people_import_never_overwrites(database_url: str, tmp_path: Path) -> No
         ).order_by(contacts.c.id),
     )
     assert [tuple(r) for r in rows][:2] == [
-        (1, "Ann", "Lee", "303-555-0101"),  # phone kept, last name filled
-        (2, "Bob", "Stone", "720-555-0102"),  # last name kept, first name and phone filled
+        ("1", "Ann", "Lee", "303-555-0101"),  # phone kept, last name filled
+        ("2", "Bob", "Stone", "720-555-0102"),  # last name kept, first name and phone filled
     ]
     assert len(rows) == 3
     conflicts = fetch_all(
@@ -321,7 +321,7 @@ def test_people_import_never_overwrites(database_url: str, tmp_path: Path) -> No
             contact_conflicts.c.contact_id
         ),
     )
-    assert [tuple(r) for r in conflicts] == [(1, "phone"), (2, "last_name")]
+    assert [tuple(r) for r in conflicts] == [("1", "phone"), ("2", "last_name")]
     logged = fetch_all(
         database_url,
         sa.select(sa.func.count()).where(contact_enrichment_log.c.source == "kajabi_people"),

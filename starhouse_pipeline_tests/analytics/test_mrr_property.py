@@ -28,7 +28,7 @@ _charges = st.lists(
             "amount": st.sampled_from(["22.00", "44.00", "242.00", "19.99"]).map(Decimal),
             "currency": st.just("USD"),
             "source_system": st.just("kajabi"),
-            "contact_id": st.integers(1, 6),
+            "contact_id": st.integers(1, 6).map(str),
             "product_id": st.sampled_from(list(PRODUCTS)),
         }
     ),
@@ -39,7 +39,7 @@ _charges = st.lists(
 
 def _with_names_and_signs(rows: list[dict]) -> pl.DataFrame:
     for index, row in enumerate(rows, start=1):
-        row["transaction_id"] = index
+        row["transaction_id"] = str(index)
         row["product_name"] = PRODUCTS[row["product_id"]][0]
         if row["transaction_type"] == "refund":
             row["amount"] = -row["amount"]

@@ -26,7 +26,7 @@ def _export(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
         schema={
-            "contact_id": pl.Int64,
+            "contact_id": pl.String,
             "currency": pl.String,
             "amount": pl.Decimal(12, 2),
             "interval_months": pl.Int64,
@@ -39,22 +39,22 @@ def _export(rows: list[tuple]) -> pl.DataFrame:
 def test_export_mrr_counts_paying_subscriptions_monthly() -> None:
     export = _export(
         [
-            (1, "USD", D("22.00"), 1, "active"),
-            (2, "USD", D("242.00"), 12, "pending_cancellation"),  # still paying: 20.17
-            (3, "USD", D("22.00"), 1, "canceled"),
-            (4, "USD", D("22.00"), 1, "trial"),  # trials are not revenue yet
+            ("1", "USD", D("22.00"), 1, "active"),
+            ("2", "USD", D("242.00"), 12, "pending_cancellation"),  # still paying: 20.17
+            ("3", "USD", D("22.00"), 1, "canceled"),
+            ("4", "USD", D("22.00"), 1, "trial"),  # trials are not revenue yet
         ]
     )
     assert export_mrr(export).sort("contact_id").rows() == [
-        (1, "USD", D("22.00")),
-        (2, "USD", D("20.17")),
+        ("1", "USD", D("22.00")),
+        ("2", "USD", D("20.17")),
     ]
 
 
 def test_differences_and_their_causes() -> None:
     timeline = pl.DataFrame(
         {
-            "contact_id": [1, 2, 3],
+            "contact_id": ["1", "2", "3"],
             "currency": ["USD"] * 3,
             "month": [OCTOBER] * 3,
             "mrr": [D("22.00"), D("20.00"), D("44.00")],
@@ -63,22 +63,22 @@ def test_differences_and_their_causes() -> None:
     )
     export = pl.DataFrame(
         {
-            "contact_id": [1, 3, 4, None],
+            "contact_id": ["1", "3", "4", None],
             "currency": ["USD"] * 4,
             "export_mrr": [D("22.00"), D("39.60"), D("22.00"), D("11.00")],
         },
-        schema_overrides={"export_mrr": pl.Decimal(38, 2), "contact_id": pl.Int64},
+        schema_overrides={"export_mrr": pl.Decimal(38, 2), "contact_id": pl.String},
     )
     found = reconcile_with_export(timeline, export, OCTOBER)
     assert found.select("contact_id", "difference", "cause").rows() == [
-        (3, D("4.40"), "amounts differ (coupon, price change, or interval)"),
+        ("3", D("4.40"), "amounts differ (coupon, price change, or interval)"),
         (
-            2,
+            "2",
             D("20.00"),
             "charged in the timeline, not paying in the export (canceled/paused/trial)",
         ),
         (None, D("-11.00"), "export subscription not linked to a contact"),
-        (4, D("-22.00"), "paying in the export, no subscription charge covers the month"),
+        ("4", D("-22.00"), "paying in the export, no subscription charge covers the month"),
     ]
 
 
@@ -90,23 +90,23 @@ def test_reconciliation_asset(database_url: str) -> None:
         database_url,
         subscriptions,
         [
-            _subscription(1, 1, BASIC, "22.00", 1),
-            _subscription(2, 2, ANNUAL, "240.00", 12),
-            _subscription(3, 3, BASIC, "22.00", 1),
+            _subscription(1, "1", BASIC, "22.00", 1),
+            _subscription(2, "2", ANNUAL, "240.00", 12),
+            _subscription(3, "3", BASIC, "22.00", 1),
         ],
     )
     result = materialize_analytics(database_url, ["mrr_export_reconciliation"])
     assert result.success
     stored = read_table(database_url, mrr_reconciliation)
     assert stored.select("contact_id", "timeline_mrr", "export_mrr").rows() == [
-        (3, D("0.00"), D("22.00"))
+        ("3", D("0.00"), D("22.00"))
     ]
     metadata = result.asset_materializations_for_node("mrr_export_reconciliation")[0].metadata
     assert metadata["timeline_mrr"].value == "42.00"
     assert metadata["export_mrr"].value == "64.00"
 
 
-def _subscription(row_id: int, contact: int, product: int, amount: str, months: int) -> dict:
+def _subscription(row_id: int, contact: str, product: str, amount: str, months: int) -> dict:
     return {
         "id": row_id,
         "source_system": "kajabi",

@@ -55,12 +55,12 @@ def test_failed_payment_recovered_after_two_retries_and_one_lost() -> None:
     # Customer 3: failed Apr 5 and Apr 8 (one payment, two attempts), paid Apr 12 (row 13):
     # recovered after 7 days. Customer 4: failed Jul 20, nothing after: the 30 days ended
     # Aug 19, before the as-of date, so lost.
-    assert _outcomes(30) == [(3, 2, "recovered", 13, 7.0), (4, 1, "lost", None, None)]
+    assert _outcomes(30) == [("3", 2, "recovered", "13", 7.0), ("4", 1, "lost", None, None)]
 
 
 def test_recovery_window_is_an_option() -> None:
     # With 5 days, the Apr 12 payment comes too late: both are lost.
-    assert _outcomes(5) == [(3, 2, "lost", None, None), (4, 1, "lost", None, None)]
+    assert _outcomes(5) == [("3", 2, "lost", None, None), ("4", 1, "lost", None, None)]
 
 
 def test_a_failure_whose_window_is_still_running_is_open() -> None:
@@ -95,8 +95,8 @@ def test_refunds_link_to_the_charge_they_reverse() -> None:
     ]
     # Row 17 (-50) partially reverses customer 5's course (row 16, 18 days earlier);
     # row 19 (-22) fully reverses customer 6's membership (row 18, 12 days earlier).
-    assert found == [(17, 16, "partial", 18.0), (19, 18, "full", 12.0)]
-    assert fully_refunded_charges(links).to_list() == [18]
+    assert found == [("17", "16", "partial", 18.0), ("19", "18", "full", 12.0)]
+    assert fully_refunded_charges(links).to_list() == ["18"]
 
 
 def test_exact_amount_wins_over_a_later_larger_charge() -> None:
@@ -107,7 +107,7 @@ def test_exact_amount_wins_over_a_later_larger_charge() -> None:
         transaction(4, "2025-01-08", "refund", "completed", "-500.00", 1, COURSE),
     )
     links = link_refunds(frame, DENVER)
-    assert links["charge_transaction_id"].to_list() == [1, None]
+    assert links["charge_transaction_id"].to_list() == ["1", None]
     assert links["link"].to_list() == ["full", "unlinked"]
 
 

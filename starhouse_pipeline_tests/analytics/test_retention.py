@@ -30,8 +30,8 @@ DENVER = OPTIONS.reporting_timezone
 
 # Net revenue per customer: 1: 22+22+150+44+44+22+22+22 = 348; 2: 240; 3: 22+22 = 44;
 # 4: 22; 5: 150-50 = 100; 6: 22-22 = 0; 7: 35 (the pending row is not money).
-EXPECTED_VALUE = {1: "348.00", 2: "240.00", 3: "44.00", 4: "22.00", 5: "100.00", 6: "0.00",
-                  7: "35.00"}  # fmt: skip
+EXPECTED_VALUE = {"1": "348.00", "2": "240.00", "3": "44.00", "4": "22.00", "5": "100.00",
+                  "6": "0.00", "7": "35.00"}  # fmt: skip
 
 
 def _cohorts() -> pl.DataFrame:

@@ -28,8 +28,8 @@ _rows = st.lists(
             "amount": st.integers(-100_000, 100_000).map(lambda cents: Decimal(cents) / 100),
             "currency": st.sampled_from(["USD", "EUR"]),
             "source_system": st.sampled_from(["kajabi", "paypal", "ticket_tailor"]),
-            "contact_id": st.integers(1, 20),
-            "product_id": st.one_of(st.none(), st.integers(1, 5)),
+            "contact_id": st.integers(1, 20).map(str),
+            "product_id": st.one_of(st.none(), st.integers(1, 5).map(str)),
         }
     ),
     max_size=60,

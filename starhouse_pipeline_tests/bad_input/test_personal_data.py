@@ -7,12 +7,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.automation import import_run_config
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.settings import SAMPLE_EXPORT
+from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.tables import contacts
 from starhouse_pipeline_tests.bad_input.corpus import csv_text
 from starhouse_pipeline_tests.bad_input.running import run_job, step_failure_messages
@@ -154,7 +154,7 @@ def test_a_database_error_quoting_row_values_is_masked(postgres_url: str, tmp_pa
             {"id": 2, "email": "bob.ray@example.org", "created_at": SEEDED_AT},
         ],
     )
-    engine = sa.create_engine(postgres_url)
+    engine = create_warehouse_engine(postgres_url)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE UNIQUE INDEX one_phone_each ON contacts (phone)")
     engine.dispose()

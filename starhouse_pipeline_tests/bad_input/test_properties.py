@@ -197,7 +197,7 @@ def test_every_row_is_accounted_for_and_money_reconciles_exactly(rows: list[Row]
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for row in expected.loaded.values():
         totals[row.kind] += row.amount
-    engine = sa.create_engine(url)
+    engine = create_warehouse_engine(url)
     with engine.connect() as connection:
         held = connection.execute(
             sa.select(

@@ -38,24 +38,24 @@ def test_fills_only_empty_fields_and_never_overwrites():
         ]
     )
     crm = _crm(
-        {"id": 1, "email_key": "empty@example.com"},
+        {"id": "1", "email_key": "empty@example.com"},
         {
-            "id": 2,
+            "id": "2",
             "email_key": "full@example.com",
             "phone": "720-555-0000",
             "address_line_1": "9 Elm",
         },
-        {"id": 3, "email_key": "blank@example.com", "phone": "   "},
+        {"id": "3", "email_key": "blank@example.com", "phone": "   "},
     )
     plan = plan_contacts(customers, crm)
 
-    assert sorted(plan.phone_fills.rows()) == [(1, "+1 303-555-0101"), (3, "+1 303-555-0103")]
-    assert plan.address_fills["contact_id"].to_list() == [1]
+    assert sorted(plan.phone_fills.rows()) == [("1", "+1 303-555-0101"), ("3", "+1 303-555-0103")]
+    assert plan.address_fills["contact_id"].to_list() == ["1"]
     assert plan.to_create.is_empty()
 
 
 def test_address_fill_keeps_fields_the_contact_already_has():
-    crm = _crm({"id": 1, "email_key": "a@example.com", "country": "Canada"})
+    crm = _crm({"id": "1", "email_key": "a@example.com", "country": "Canada"})
     plan = plan_contacts(pl.DataFrame([_customer("a@example.com", address=True)]), crm)
     fill = plan.address_fills.row(0, named=True)
     assert fill["address_line_1"] == "1 Main St"
@@ -63,9 +63,9 @@ def test_address_fill_keeps_fields_the_contact_already_has():
 
 
 def test_deleted_contacts_are_matched_but_not_enriched():
-    crm = _crm({"id": 1, "email_key": "gone@example.com", "deleted": True})
+    crm = _crm({"id": "1", "email_key": "gone@example.com", "deleted": True})
     plan = plan_contacts(pl.DataFrame([_customer("gone@example.com", phone="555")]), crm)
-    assert plan.matched.rows() == [("gone@example.com", 1)]
+    assert plan.matched.rows() == [("gone@example.com", "1")]
     assert plan.phone_fills.is_empty()
 
 
@@ -102,11 +102,11 @@ def test_customer_billing_data_is_the_latest_non_empty():
 
 
 def test_enrichment_log_has_one_row_per_filled_field():
-    phones = pl.DataFrame({"contact_id": [1], "phone": ["555"]})
-    addresses = pl.DataFrame([{"contact_id": 2, **_ADDRESS}])
+    phones = pl.DataFrame({"contact_id": ["1"], "phone": ["555"]})
+    addresses = pl.DataFrame([{"contact_id": "2", **_ADDRESS}])
     log = enrichment_log_rows(phones, addresses)
-    assert log.filter(pl.col("contact_id") == 1).rows() == [(1, "phone", "555")]
-    assert sorted(log.filter(pl.col("contact_id") == 2)["field"].to_list()) == [
+    assert log.filter(pl.col("contact_id") == "1").rows() == [("1", "phone", "555")]
+    assert sorted(log.filter(pl.col("contact_id") == "2")["field"].to_list()) == [
         "address_line_1",
         "city",
         "country",

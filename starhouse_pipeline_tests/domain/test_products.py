@@ -12,8 +12,8 @@ def _products(*rows: tuple[int, str, str | None]) -> pl.DataFrame:
 
 
 def test_offer_id_match_wins_over_name():
-    plan = plan_products(_offers(("10", "Astrology 101")), _products((1, "Other", "10")))
-    assert plan.matched_by_id.rows() == [("10", 1)]
+    plan = plan_products(_offers(("10", "Astrology 101")), _products(("1", "Other", "10")))
+    assert plan.matched_by_id.rows() == [("10", "1")]
     assert plan.matched_by_name.is_empty()
     assert plan.to_create.is_empty()
 
@@ -21,26 +21,28 @@ def test_offer_id_match_wins_over_name():
 def test_name_match_ignores_case_and_whitespace_and_backfills_the_offer_id():
     plan = plan_products(
         _offers(("10", "Astrology Foundations")),
-        _products((1, "  astrology   FOUNDATIONS ", None)),
+        _products(("1", "  astrology   FOUNDATIONS ", None)),
     )
-    assert plan.matched_by_name.select("offer_id", "product_id").rows() == [("10", 1)]
+    assert plan.matched_by_name.select("offer_id", "product_id").rows() == [("10", "1")]
     assert plan.to_create.is_empty()
 
 
 def test_a_name_already_carrying_another_offer_id_is_refused_and_a_product_created():
-    plan = plan_products(_offers(("10", "Astrology 101")), _products((1, "Astrology 101", "99")))
+    plan = plan_products(_offers(("10", "Astrology 101")), _products(("1", "Astrology 101", "99")))
     assert plan.matched_by_name.is_empty()
     assert plan.collisions["offer_id"].to_list() == ["10"]
     assert "99" in plan.collisions["reason"][0]
-    assert plan.to_create.rows() == [("10", "Astrology 101")]
+    # Its own product needs a name no other product has under normalization.
+    assert plan.to_create.rows() == [("10", "Astrology 101 (Kajabi offer 10)")]
+    assert plan.renamed.rows() == [("10", "Astrology 101", "Astrology 101 (Kajabi offer 10)")]
 
 
 def test_ambiguous_names_are_refused_rather_than_guessed():
     two_products = plan_products(
-        _offers(("10", "Course")), _products((1, "Course", None), (2, "course", None))
+        _offers(("10", "Course")), _products(("1", "Course", None), ("2", "course", None))
     )
     two_offers = plan_products(
-        _offers(("10", "Course"), ("11", "COURSE")), _products((1, "Course", None))
+        _offers(("10", "Course"), ("11", "COURSE")), _products(("1", "Course", None))
     )
 
     assert two_products.matched_by_name.is_empty()
@@ -52,8 +54,8 @@ def test_ambiguous_names_are_refused_rather_than_guessed():
 def test_unknown_offers_are_created_and_every_offer_ends_with_a_product():
     plan = plan_products(
         _offers(("10", "A"), ("11", "B"), ("12", "C")),
-        _products((1, "A", "10"), (2, "b", None)),
+        _products(("1", "A", "10"), ("2", "b", None)),
     )
-    created = pl.DataFrame({"offer_id": ["12"], "product_id": [3]})
+    created = pl.DataFrame({"offer_id": ["12"], "product_id": ["3"]})
     resolved = product_ids_by_offer(plan, created).sort("offer_id")
-    assert resolved.rows() == [("10", 1, "offer_id"), ("11", 2, "name"), ("12", 3, "created")]
+    assert resolved.rows() == [("10", "1", "offer_id"), ("11", "2", "name"), ("12", "3", "created")]

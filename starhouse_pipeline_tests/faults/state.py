@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from starhouse_pipeline.settings import PROJECT_ROOT
+from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
     contacts,
@@ -74,7 +75,7 @@ def make_export(
 
 
 def _rows(url: str, query: sa.Select) -> list[tuple]:
-    engine = sa.create_engine(url)
+    engine = create_warehouse_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     engine.dispose()

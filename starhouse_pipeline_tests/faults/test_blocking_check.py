@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
+from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline_tests.bad_input.running import run_job, step_failure_messages
 from starhouse_pipeline_tests.faults.state import make_export
 from starhouse_pipeline_tests.support import check_results, materialization_metadata
@@ -28,7 +27,7 @@ def test_failed_reconciliation_leaves_the_report_unmaterialized(
     database_url: str, tmp_path: Path
 ) -> None:
     """Something else changes amounts as they are written: the load cannot be trusted."""
-    engine = sa.create_engine(database_url)
+    engine = create_warehouse_engine(database_url)
     with engine.begin() as connection:
         for statement in _TAMPER[connection.dialect.name]:
             connection.exec_driver_sql(statement)

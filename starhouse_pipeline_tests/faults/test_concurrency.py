@@ -31,7 +31,7 @@ FIRST, SECOND = range(1, 301), range(151, 451)
 
 
 def _waiting_on_the_write_lock(url: str, timeout: float = 30.0) -> bool:
-    engine = sa.create_engine(url)
+    engine = create_warehouse_engine(url)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from starhouse_pipeline.settings import PROJECT_ROOT
+from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.locks import write_lock_holders
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
@@ -81,7 +81,7 @@ def test_a_killed_writer_releases_its_lock(postgres_url: str, tmp_path: Path):
     export = make_export(tmp_path / "kajabi.csv", IDS)
     holder = start_driver(postgres_url, export, pause_after="contacts.apply_contact_plan")
     holder.wait_for_pause()
-    engine = sa.create_engine(postgres_url)
+    engine = create_warehouse_engine(postgres_url)
     with engine.connect() as connection:
         assert write_lock_holders(connection)
     engine.dispose()

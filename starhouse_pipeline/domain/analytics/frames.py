@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 
+from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.settings import BUSINESS_TIMEZONE
 
 MONEY = pl.Decimal(12, 2)
@@ -18,15 +19,15 @@ REFUND = "refund"
 SALE_TYPES = ("purchase", "subscription")
 
 TRANSACTIONS_SCHEMA: dict[str, pl.DataType] = {
-    "transaction_id": pl.Int64(),
+    "transaction_id": CRM_KEY(),
     "source_system": pl.String(),
     "transaction_date": pl.Datetime("us", "UTC"),
     "transaction_type": pl.String(),
     "status": pl.String(),
     "amount": MONEY,
     "currency": pl.String(),
-    "contact_id": pl.Int64(),
-    "product_id": pl.Int64(),
+    "contact_id": CRM_KEY(),
+    "product_id": CRM_KEY(),
     "product_name": pl.String(),
 }
 

@@ -28,10 +28,11 @@ from starhouse_pipeline.domain.analytics.frames import (
     month_of,
     rate,
 )
+from starhouse_pipeline.domain.keys import CRM_KEY
 
 CUSTOMER = ("contact_id", "currency")
 SUBSCRIPTION = ("contact_id", "currency", "product_id")
-INTERVALS_SCHEMA = {"product_id": pl.Int64, "interval_months": pl.Int64}
+INTERVALS_SCHEMA = {"product_id": CRM_KEY, "interval_months": pl.Int64}
 _ANNUAL_NAME = r"(?i)\b(annual|annually|yearly|year)\b"
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 
@@ -316,7 +317,7 @@ def reconcile_with_export(
         pl.col("timeline_mrr", "export_mrr").cast(TOTAL).fill_null(0)
     )
     orphans = unlinked.group_by("currency").agg(
-        pl.lit(None, pl.Int64).alias("contact_id"),
+        pl.lit(None, CRM_KEY).alias("contact_id"),
         pl.lit(0).cast(TOTAL).alias("timeline_mrr"),
         pl.col("export_mrr").sum().cast(TOTAL),
     )

@@ -1,7 +1,11 @@
-"""Alembic environment: runs on the connection handed over by `upgrade_database`."""
+"""Alembic environment: runs on the connection handed over by `upgrade_database`.
+
+The version table lives in the pipeline's own schema (PostgreSQL), beside its other tables.
+"""
 
 from alembic import context
 
+from starhouse_pipeline.warehouse.engine import schema_layout
 from starhouse_pipeline.warehouse.migrate import VERSION_TABLE
 from starhouse_pipeline.warehouse.tables import metadata
 
@@ -10,6 +14,7 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     version_table=VERSION_TABLE,
+    version_table_schema=schema_layout(connection).pipeline_schema(connection.dialect.name),
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

@@ -1,8 +1,12 @@
 """Create the CRM tables, or fit an existing CRM database; add the pipeline's bookkeeping.
 
 An existing StarHouse database already has `contacts`, `products` and `transactions`, with
-columns and rows from other systems. For those, this migration only adds what the pipeline
-needs (nullable provenance columns, the uniqueness it relies on) and never rewrites data.
+columns and rows from other systems, keys of its own type (uuid, bigint identity, serial)
+and constraints of its own. For those, this migration only adds what the pipeline needs
+(nullable provenance columns, the uniqueness it relies on where no equivalent exists) and
+never rewrites data; what it cannot fit it refuses, before changing anything, with every
+reason at once (`crm.upgrade_refusals`). The pipeline's own tables are created in its own
+schema, their references to contacts typed like the CRM's key.
 
 Revision ID: 0001
 Revises:
@@ -12,82 +16,59 @@ Create Date: 2026-11-30
 import sqlalchemy as sa
 from alembic import op
 
-from starhouse_pipeline.warehouse import tables
+from starhouse_pipeline.warehouse import crm, tables
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-_CRM_TABLES = (tables.contacts, tables.products, tables.transactions)
 _BOOKKEEPING_TABLES = (tables.import_runs, tables.quarantined_rows, tables.contact_enrichment_log)
 
 
 def upgrade() -> None:
     bind = op.get_bind()
-    inspector = sa.inspect(bind)
-    existing = set(inspector.get_table_names())
-    for table in _CRM_TABLES:
-        if table.name in existing:
-            _fit_existing_table(bind, table)
+    shape = crm.crm_shape(bind, refresh=True)
+    refusals = crm.upgrade_refusals(bind, shape)
+    if refusals:
+        from starhouse_pipeline.warehouse.migrate import UpgradeRefused
+
+        raise UpgradeRefused(refusals)
+    for table in tables.CRM_TABLES:
+        if shape.has(table.name):
+            _fit_existing_table(bind, table, shape.table(table.name))
         else:
             table.create(bind)
-    for table in _BOOKKEEPING_TABLES:
+    shape = crm.crm_shape(bind, refresh=True)
+    for table in crm.with_crm_key_types(_BOOKKEEPING_TABLES, shape):
         table.create(bind, checkfirst=True)
 
 
-def _fit_existing_table(bind: sa.Connection, table: sa.Table) -> None:
-    inspector = sa.inspect(bind)
-    present = {column["name"] for column in inspector.get_columns(table.name)}
+def _fit_existing_table(bind: sa.Connection, table: sa.Table, shape: crm.TableShape) -> None:
     for column in table.columns:
-        if column.name not in present:
-            op.add_column(table.name, sa.Column(column.name, column.type, nullable=True))
-    index_names = {index["name"] for index in inspector.get_indexes(table.name)}
-    unique_names = {c["name"] for c in inspector.get_unique_constraints(table.name)}
+        if column.name not in shape.columns:
+            column_type = crm.ddl_type(column, crm.crm_shape(bind))
+            op.add_column(table.name, sa.Column(column.name, column_type, nullable=True))
+    for needed in crm.needed_unique_keys(table.name, shape):
+        crm.refuse_duplicates(bind, table, needed.keys)
+        declared = {index.name: index for index in table.indexes}
+        if needed.name in declared:
+            declared[needed.name].create(bind)
+        else:
+            op.create_index(needed.name, table.name, [k.name for k in needed.keys], unique=True)
+    indexed = _indexed_first_columns(bind, table.name)
     for index in table.indexes:
-        if index.name not in index_names:
-            if index.unique:
-                _refuse_duplicates(bind, table, list(index.expressions))
+        if not index.unique and index.expressions[0].name not in indexed:
             index.create(bind)
-    for constraint in table.constraints:
-        if isinstance(constraint, sa.UniqueConstraint) and constraint.name not in unique_names:
-            columns = [column.name for column in constraint.columns]
-            if not _has_unique_on(inspector, table.name, columns):
-                _refuse_duplicates(bind, table, list(constraint.columns))
-                op.create_index(constraint.name, table.name, columns, unique=True)
-    for column in table.columns:
-        if column.unique and not _has_unique_on(inspector, table.name, [column.name]):
-            _refuse_duplicates(bind, table, [column])
-            op.create_index(
-                f"uq_{table.name}_{column.name}", table.name, [column.name], unique=True
-            )
 
 
-def _refuse_duplicates(bind: sa.Connection, table: sa.Table, keys: list) -> None:
-    """Stop with the ids to merge when existing rows break a uniqueness the pipeline needs.
-
-    Only ids are named: the duplicated values may be personal data (emails).
-    """
-    groups = bind.execute(
-        sa.select(sa.func.min(table.c.id), sa.func.max(table.c.id), sa.func.count())
-        .where(*(key.is_not(None) for key in keys))
-        .group_by(*keys)
-        .having(sa.func.count() > 1)
-        .limit(10)
-    ).all()
-    if groups:
-        examples = "; ".join(f"ids {low}..{high} ({n} rows)" for low, high, n in groups)
-        described = ", ".join(str(key) for key in keys)
-        raise RuntimeError(
-            f"{table.name} has rows sharing {described}, which the pipeline needs unique; "
-            f"merge them first (for example {examples})"
-        )
-
-
-def _has_unique_on(inspector: sa.Inspector, table_name: str, columns: list[str]) -> bool:
-    uniques = [c["column_names"] for c in inspector.get_unique_constraints(table_name)]
-    uniques += [i["column_names"] for i in inspector.get_indexes(table_name) if i["unique"]]
-    return any(list(found) == columns for found in uniques)
+def _indexed_first_columns(bind: sa.Connection, table_name: str) -> set[str]:
+    """Columns some existing index leads with: an index of ours on them would be a twin."""
+    return {
+        index["column_names"][0]
+        for index in sa.inspect(bind).get_indexes(table_name)
+        if index["column_names"] and index["column_names"][0]
+    }
 
 
 def downgrade() -> None:

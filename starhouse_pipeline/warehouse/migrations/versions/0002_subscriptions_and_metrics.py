@@ -1,7 +1,8 @@
-"""Add the subscriptions import table, the contact conflict log and the metric tables.
+"""Add the Subscriptions import table, the contact conflict log and the metric tables.
 
-All are new tables owned by the pipeline; an existing CRM database that already has a table
-of the same name keeps it (checkfirst), and nothing existing is rewritten.
+All are the pipeline's own tables, in its own schema, their references to contacts,
+products and transactions typed like the CRM's keys; nothing existing is rewritten. The
+CRM's own `subscriptions` table, where it has one, is a different table and left alone.
 
 Revision ID: 0002
 Revises: 0001
@@ -10,7 +11,7 @@ Create Date: 2026-11-30
 
 from alembic import op
 
-from starhouse_pipeline.warehouse import analytics_tables
+from starhouse_pipeline.warehouse import analytics_tables, crm
 
 revision = "0002"
 down_revision = "0001"
@@ -19,8 +20,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    for table in analytics_tables.ANALYTICS_TABLES:
-        table.create(op.get_bind(), checkfirst=True)
+    bind = op.get_bind()
+    shape = crm.crm_shape(bind, refresh=True)
+    for table in crm.with_crm_key_types(analytics_tables.ANALYTICS_TABLES, shape):
+        table.create(bind, checkfirst=True)
 
 
 def downgrade() -> None:
