@@ -34,6 +34,7 @@ from starhouse_pipeline.warehouse.tables import (
     products,
     transactions,
 )
+from starhouse_pipeline.warehouse.types import money_sum
 
 _INSERT_BATCH_ROWS = 5_000
 
@@ -110,7 +111,7 @@ def replace_metric_table(connection: sa.Connection, table: sa.Table, frame: pl.D
 
 def completed_revenue_by_currency(connection: sa.Connection) -> dict[str, Decimal]:
     """Completed money per currency summed by the database itself, for cross-checks."""
-    total = sa.func.sum(transactions.c.amount, type_=transactions.c.amount.type)
+    total = money_sum(transactions.c.amount)
     rows = connection.execute(
         sa.select(transactions.c.currency, total)
         # As text: an existing CRM may declare status as an enum, which has no `=` with varchar.
@@ -122,7 +123,7 @@ def completed_revenue_by_currency(connection: sa.Connection) -> dict[str, Decima
 
 def metric_net_by_currency(connection: sa.Connection, table: sa.Table) -> dict[str, Decimal]:
     """A metric table's `net` column summed per currency by the database."""
-    total = sa.func.sum(table.c.net, type_=table.c.net.type)
+    total = money_sum(table.c.net)
     rows = connection.execute(sa.select(table.c.currency, total).group_by(table.c.currency)).all()
     return dict(rows)
 

@@ -2,7 +2,7 @@
 
 They share `metadata` with the CRM tables so foreign keys resolve. Metric tables are derived
 data: each materialization replaces a table's rows whole, in one transaction, so a BI tool
-never sees a half-written month. Money columns are `Money` (NUMERIC(12,2); cents on SQLite);
+never sees a half-written month. Money columns are `Money` (NUMERIC(12,2) dollars);
 ratios are floats rounded to four places.
 """
 

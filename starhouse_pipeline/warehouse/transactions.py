@@ -24,7 +24,7 @@ from starhouse_pipeline.warehouse.staging import (
     stage_like,
 )
 from starhouse_pipeline.warehouse.tables import transactions
-from starhouse_pipeline.warehouse.types import Money
+from starhouse_pipeline.warehouse.types import money_sum
 
 _TEXT = sa.Text()
 _KEY_TYPES = {"source_system": _TEXT, "external_transaction_id": _TEXT, "source_row_hash": _TEXT}
@@ -157,7 +157,7 @@ def totals_for_staged(connection: sa.Connection, staged: sa.Table) -> pl.DataFra
         sa.select(
             *kind,
             sa.func.count().label("rows"),
-            sa.type_coerce(sa.func.sum(transactions.c.amount), Money()).label("amount"),
+            money_sum(transactions.c.amount).label("amount"),
             sa.func.count().filter(without_contact).label("without_contact"),
             sa.func.count().filter(without_product).label("without_product"),
         )
@@ -195,7 +195,7 @@ def totals_by_source_system(connection: sa.Connection) -> pl.DataFrame:
         sa.select(
             transactions.c.source_system,
             sa.func.count().label("rows"),
-            sa.type_coerce(sa.func.coalesce(sa.func.sum(completed), 0), Money()).label("revenue"),
+            sa.func.coalesce(money_sum(completed), 0).label("revenue"),
         )
         .group_by(transactions.c.source_system)
         .order_by(transactions.c.source_system)

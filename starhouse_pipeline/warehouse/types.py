@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -89,10 +93,16 @@ class CrmText(sa.TypeDecorator[str]):
         return None if value is None else str(value)
 
 
-class Money(sa.TypeDecorator[Decimal]):
-    """`NUMERIC(12,2)` on PostgreSQL; integer cents on SQLite, whose NUMERIC is a float.
+CENT = Decimal("0.01")
 
-    Storing cents keeps SQLite's SUM exact, so reconciliation is exact on both databases.
+
+class Money(sa.TypeDecorator[Decimal]):
+    """Dollars as `NUMERIC(12,2)` on every dialect, readable as dollars by any SQL client.
+
+    SQLite's NUMERIC keeps a value as INTEGER or REAL (a float) and sqlite3 cannot bind a
+    Decimal, so there a value is bound as the float nearest to it (`SELECT amount` shows
+    22.05, or 22 for 22.00) and read back exactly: a float is rounded to whole cents, never
+    used in Decimal arithmetic. Summing floats is not exact: sum with `money_sum`.
     """
 
     impl = sa.Numeric(12, 2, asdecimal=True)
@@ -104,37 +114,97 @@ class Money(sa.TypeDecorator[Decimal]):
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.BigInteger())
+            # Raw values reach process_result_value: SQLAlchemy's own Decimal conversion
+            # of a float is not the one wanted here.
+            return dialect.type_descriptor(sa.Numeric(12, 2, asdecimal=False))
         return dialect.type_descriptor(sa.Numeric(12, 2, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         value = Decimal(value)
-        if value != value.quantize(Decimal("0.01")):
+        if value != value.quantize(CENT):
             raise ValueError(f"amount {value} has more than two decimal places")
-        return int(value * 100) if dialect.name == "sqlite" else value
+        return float(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            return Decimal(_whole_cents(value)).scaleb(-2)
+        return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _whole_cents(dollars: float) -> int:
+    """A stored float's cents, rounded half away from zero as SQLite's ROUND does."""
+    cents = math.floor(abs(dollars) * 100 + 0.5)
+    return -cents if dollars < 0 else cents
+
+
+class _MoneyTotal(sa.TypeDecorator[Decimal]):
+    """The result of `money_sum`: integer cents on SQLite, NUMERIC on PostgreSQL, as dollars."""
+
+    impl = sa.Numeric(asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.BigInteger())
+        return dialect.type_descriptor(sa.Numeric(asdecimal=True))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
-        return Decimal(value).quantize(Decimal("0.01"))
+            return Decimal(int(value)).scaleb(-2)
+        return Decimal(value).quantize(CENT)
+
+
+class MoneySum(FunctionElement[Decimal]):
+    """The SQL of `money_sum`, compiled per dialect below."""
+
+    type = _MoneyTotal()
+    name = "money_sum"
+    inherit_cache = True
+
+
+def money_sum(amount: sa.ColumnElement[Any]) -> MoneySum:
+    """`SUM` of a money column (or expression), exact on every dialect, read as Decimal dollars.
+
+    PostgreSQL sums NUMERIC exactly: `SUM(amount)`. SQLite would sum floats, so there every
+    value becomes whole cents first and the integers are summed:
+    `SUM(CAST(ROUND(amount * 100) AS INTEGER))`. NULL when there are no values, like SUM.
+    """
+    return MoneySum(amount)
+
+
+@compiles(MoneySum)
+def _sum_dollars(element: MoneySum, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(sa.func.sum(*element.clauses), **kw)
+
+
+@compiles(MoneySum, "sqlite")
+def _sum_whole_cents(element: MoneySum, compiler: SQLCompiler, **kw: Any) -> str:
+    (amount,) = element.clauses
+    cents = sa.cast(sa.func.round(amount * sa.literal_column("100")), sa.Integer)
+    return compiler.process(sa.func.sum(cents), **kw)
 
 
 def sqlite_storage_expressions(table: sa.Table, columns: list[str]) -> list[pl.Expr]:
     """The representation the types above give SQLite, as polars expressions for bulk loads.
 
-    Money becomes integer cents and UtcDateTime naive UTC text, exactly as the type
-    decorators would write them one value at a time.
+    Money becomes the float nearest to its dollars (the one Python's `float(Decimal)` gives)
+    and UtcDateTime naive UTC text, exactly as the type decorators would write them one value
+    at a time.
     """
     expressions = []
     for name in columns:
         column_type = table.c[name].type
         if isinstance(column_type, Money):
-            cents = (pl.col(name) * 100).cast(pl.Int64, strict=True)
-            expressions.append(cents.alias(name))
+            # polars casts a Decimal as one division of its exact integer by 100; dividing
+            # by a literal in an expression would multiply by 0.01 (-3.05 would become
+            # -3.0500000000000003), so no arithmetic happens here.
+            expressions.append(pl.col(name).cast(pl.Float64).alias(name))
         elif isinstance(column_type, UtcDateTime):
             text = pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
             expressions.append(text.alias(name))

@@ -12,7 +12,7 @@ from starhouse_pipeline_tests.support import check_results, materialization_meta
 _TAMPER = {
     "sqlite": [
         "CREATE TRIGGER tamper AFTER INSERT ON transactions BEGIN "
-        "UPDATE transactions SET amount = amount + 1 WHERE id = NEW.id; END"
+        "UPDATE transactions SET amount = amount + 0.01 WHERE id = NEW.id; END"
     ],
     "postgresql": [
         "CREATE FUNCTION tamper() RETURNS trigger LANGUAGE plpgsql AS "

@@ -116,3 +116,56 @@ def test_migration_names_the_ids_when_existing_contacts_share_an_email(sqlite_ur
     with pytest.raises(RuntimeError, match=r"contacts has rows sharing .* ids 7\.\.9") as error:
         upgrade_database(create_warehouse_engine(engine.url))
     assert "ann@example.com" not in str(error.value).lower()
+
+
+# Another system's CRM state, written on SQLite with plain SQL in dollars: 100 Ticket Tailor
+# sales of 1143.09 (114309.00 in all) and a failed one, which is no revenue.
+PLAIN_SQL_CRM_STATE = """
+INSERT INTO contacts (id, email, first_name) VALUES (1, 'ann@example.com', 'Ann');
+INSERT INTO products (id, name) VALUES (1, 'Full Moon Gathering');
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+INSERT INTO transactions (contact_id, product_id, source_system, external_transaction_id,
+    transaction_date, transaction_type, status, amount, currency)
+SELECT 1, 1, 'ticket_tailor', 'tt-' || i, '2025-01-05 18:00:00', 'purchase', 'completed',
+    1143.09, 'USD' FROM n;
+INSERT INTO transactions (contact_id, product_id, source_system, external_transaction_id,
+    transaction_date, transaction_type, status, amount, currency)
+VALUES (1, 1, 'ticket_tailor', 'tt-failed', '2025-01-06 18:00:00', 'purchase', 'failed',
+    35.00, 'USD');
+"""
+
+
+def test_a_crm_state_written_with_plain_sql_is_reported_in_dollars(sqlite_url: str, tmp_path: Path):
+    engine = create_warehouse_engine(sqlite_url)
+    with engine.begin() as connection:
+        for statement in PLAIN_SQL_CRM_STATE.split(";")[:-1]:
+            connection.exec_driver_sql(statement)
+    rows = [
+        export_row(ID="1001", Amount="22.50"),
+        export_row(ID="1002", Type="charge", Amount="297.05", Offer_ID="77", Offer_Title="Course"),
+        export_row(ID="1003", Type="refund", Amount="-22.50"),
+        export_row(ID="1004", Status="failed", Amount="22.50", Charge_Attempt="1"),
+    ]
+    reports = tmp_path / "reports"
+
+    result = run_import(
+        sqlite_url, write_export(tmp_path / "export.csv", rows), reports_dir=reports
+    )
+
+    assert result.success
+    assert all(check_results(result).values()), check_results(result)
+    report = (reports / "latest.md").read_text(encoding="utf-8")
+    totals = report.split("## Database totals per source system")[1].split("##")[0]
+    assert "| kajabi | 0 | 4 | 0.00 | 297.05 |" in totals
+    assert "| ticket_tailor | 101 | 101 | 114309.00 | 114309.00 |" in totals
+    with engine.connect() as connection:
+        kajabi_sum = connection.exec_driver_sql(
+            "SELECT SUM(amount) FROM transactions WHERE source_system = 'kajabi'"
+        ).scalar_one()
+        ticket_tailor_sum = connection.exec_driver_sql(
+            "SELECT SUM(amount) FROM transactions "
+            "WHERE source_system = 'ticket_tailor' AND status = 'completed'"
+        ).scalar_one()
+    engine.dispose()
+    assert round(kajabi_sum, 2) == 319.55
+    assert round(ticket_tailor_sum, 2) == 114309.00

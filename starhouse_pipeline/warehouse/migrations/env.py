@@ -17,5 +17,11 @@ context.configure(
     version_table_schema=schema_layout(connection).pipeline_schema(connection.dialect.name),
     render_as_batch=connection.dialect.name == "sqlite",
 )
+# What the database held before this upgrade: a data migration such as 0003 converts only
+# what an earlier run wrote, not the tables this run creates or adopts.
+context.config.attributes["revision_before_upgrade"] = context.get_context().get_current_revision()
+# What the database held before this upgrade: a data migration such as 0004 converts only
+# what an earlier run wrote, not the tables this run creates or adopts.
+context.config.attributes["revision_before_upgrade"] = context.get_context().get_current_revision()
 with context.begin_transaction():
     context.run_migrations()
