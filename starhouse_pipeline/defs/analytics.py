@@ -34,7 +34,7 @@ from starhouse_pipeline.samples.analytics_samples import (
 )
 from starhouse_pipeline.settings import SAMPLES_DIR
 from starhouse_pipeline.warehouse import analytics as warehouse_analytics
-from starhouse_pipeline.warehouse import analytics_tables, bookkeeping
+from starhouse_pipeline.warehouse import analytics_tables, bookkeeping, crm_subscriptions
 from starhouse_pipeline.warehouse import contacts as warehouse_contacts
 from starhouse_pipeline.warehouse import products as warehouse_products
 
@@ -570,12 +570,16 @@ def kajabi_subscriptions(
     Rows that break a rule are quarantined with line and reason; identical repeats collapse.
     Offers with no product are reported (never created here), as are customers without a
     contact. Re-importing changes nothing; a newer export updates what Kajabi changed.
+
+    Where the CRM has a `subscriptions` table of its own, it is filled too (matched on
+    `kajabi_subscription_id`, statuses mapped into its enum, the product linked when the
+    offer resolves); a field a person set is never overwritten, and rows the CRM's
+    constraints would refuse are quarantined with the constraint's name.
     """
     export = _read_or_fail(subscription_rules.read_subscriptions_export, config.path)
     validated = subscription_rules.validate_subscriptions(export)
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
-        bookkeeping.record_validated_export(connection, context.run_id, validated)
         linked = subscription_rules.link_products(
             validated.valid, warehouse_products.read_products(connection)
         )
@@ -583,8 +587,33 @@ def kajabi_subscriptions(
             connection, warehouse_contacts.stage_emails(connection, linked["email"].unique())
         )
         records = subscription_rules.subscription_records(linked, contact_ids)
+        has_crm_table = crm_subscriptions.crm_has_subscriptions(connection)
+        if has_crm_table:
+            refused = crm_subscriptions.refused_by_crm(
+                connection, subscription_rules.crm_subscription_rows(records)
+            )
+            validated = subscription_rules.quarantine_refused(validated, refused)
+            records = records.filter(
+                ~pl.col("external_subscription_id").is_in(
+                    refused["kajabi_subscription_id"].implode()
+                )
+            )
+            last_written = warehouse_analytics.read_subscription_records(
+                connection, records.get_column("external_subscription_id")
+            )
+        bookkeeping.record_validated_export(connection, context.run_id, validated)
         counts = warehouse_analytics.upsert_subscriptions(
             connection, records, context.run_id, dry_run=dry_run
+        )
+        crm_counts = (
+            crm_subscriptions.fill_crm_subscriptions(
+                connection,
+                subscription_rules.crm_subscription_rows(records),
+                subscription_rules.crm_subscription_rows(last_written),
+                dry_run=dry_run,
+            ).as_metadata()
+            if has_crm_table
+            else {}
         )
         bookkeeping.finish_import_run(
             connection,
@@ -614,6 +643,7 @@ def kajabi_subscriptions(
             "duplicates_collapsed": outcome.collapsed,
             "unmapped_subscriptions": int(outcome.unmapped_offers["subscriptions"].sum()),
             "subscriptions_without_contact": outcome.without_contact,
+            **crm_counts,
             "unmapped_offers": dg.MetadataValue.md(markdown_table(outcome.unmapped_offers)),
             "quarantine_by_rule": dg.MetadataValue.md(
                 markdown_table(quarantine_by_rule(validated.quarantined))

@@ -12,6 +12,7 @@ collapsed (an identical repeat of a valid row with the same subscription ID).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import sys
@@ -457,3 +458,68 @@ class SubscriptionImport:
     def accounted_rows(self) -> int:
         written = self.counts["inserted"] + self.counts["updated"] + self.counts["unchanged"]
         return written + self.quarantined + self.collapsed
+
+
+# Kajabi's status (as validated) -> the CRM's `subscription_status`. The CRM has no state for
+# a cancellation that takes effect at the end of the paid period, nor for a card being
+# retried: both subscriptions are still running, so both are `active` there (the import's
+# own table keeps Kajabi's exact status for the MRR definition).
+CRM_SUBSCRIPTION_STATUS = {
+    "active": "active",
+    "trial": "trial",
+    "paused": "paused",
+    "canceled": "canceled",
+    "pending_cancellation": "active",
+    "past_due": "active",
+}
+# CRM `subscriptions` column <- import record column.
+CRM_SUBSCRIPTION_COLUMNS = {
+    "kajabi_subscription_id": "external_subscription_id",
+    "contact_id": "contact_id",
+    "product_id": "product_id",
+    "status": "status",
+    "amount": "amount",
+    "currency": "currency",
+    "billing_cycle": "billing_interval",
+    "start_date": "started_on",
+    "trial_end_date": "trial_ends_on",
+    "cancellation_date": "canceled_on",
+    "next_billing_date": "next_payment_on",
+    "payment_processor": "provider",
+    "coupon_code": "coupon_used",
+}
+
+
+def crm_subscription_rows(records: pl.DataFrame) -> pl.DataFrame:
+    """Import records in the CRM `subscriptions` table's terms (its column names, its status
+    values). A record without a contact has no CRM row: the CRM requires one."""
+    return records.filter(pl.col("contact_id").is_not_null()).select(
+        *(
+            pl.col(source).replace_strict(CRM_SUBSCRIPTION_STATUS, default=None).alias(column)
+            if column == "status"
+            else pl.col(source).alias(column)
+            for column, source in CRM_SUBSCRIPTION_COLUMNS.items()
+        )
+    )
+
+
+def quarantine_refused(validated: ValidatedExport, refused: pl.DataFrame) -> ValidatedExport:
+    """Move the subscriptions the CRM would refuse (`refused`: kajabi_subscription_id, rule,
+    reason) from the valid rows to the quarantine, each with its line and original row."""
+    if refused.is_empty():
+        return validated
+    refused = refused.unique("kajabi_subscription_id", keep="first").rename(
+        {"kajabi_subscription_id": "external_subscription_id", "rule": RULE, "reason": REASON}
+    )
+    moved = validated.valid.join(refused, on="external_subscription_id").select(
+        LINE_COLUMN,
+        pl.col("external_subscription_id").alias(ID_COLUMN),
+        RULE,
+        REASON,
+        RAW_JSON,
+    )
+    return dataclasses.replace(
+        validated,
+        valid=validated.valid.join(refused, on="external_subscription_id", how="anti"),
+        quarantined=pl.concat([validated.quarantined, moved]).sort(LINE_COLUMN),
+    )

@@ -21,6 +21,7 @@ from starhouse_pipeline.domain.people import (
     SNAPSHOT_SCHEMA,
     PeoplePlan,
 )
+from starhouse_pipeline.domain.subscriptions import CRM_SUBSCRIPTION_COLUMNS
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
 from starhouse_pipeline.warehouse.contacts import blank, contact_key, stage_emails
@@ -206,6 +207,34 @@ def _held_subscription_hashes(connection: sa.Connection, ids: pl.Series) -> pl.D
     ).all()
     return pl.DataFrame(
         rows, schema={"external_subscription_id": pl.String, "_held_hash": pl.String}, orient="row"
+    )
+
+
+def read_subscription_records(connection: sa.Connection, ids: pl.Series) -> pl.DataFrame:
+    """The import's stored records for these Kajabi ids, as the pipeline last wrote them."""
+    staged = stage_frame(
+        connection,
+        "stage_subscription_ids",
+        ids.alias("external_subscription_id").to_frame(),
+        {"external_subscription_id": sa.Text()},
+    )
+    columns = list(CRM_SUBSCRIPTION_COLUMNS.values())
+    rows = connection.execute(
+        sa.select(*(subscriptions.c[c] for c in columns))
+        .join(staged, staged.c.external_subscription_id == subscriptions.c.external_subscription_id)
+        .where(subscriptions.c.source_system == SOURCE_SYSTEM)
+    ).all()
+    return pl.DataFrame(
+        [dict(row._mapping) for row in rows],
+        schema={
+            **dict.fromkeys(columns, pl.String),
+            "amount": MONEY,
+            "started_on": pl.Date,
+            "next_payment_on": pl.Date,
+            "canceled_on": pl.Date,
+            "trial_ends_on": pl.Date,
+        },
+        orient="row",
     )
 
 

@@ -179,6 +179,17 @@ class CrmShape:
         return _TypedByTheDatabase(shape.key.type_sql.upper())
 
 
+def reflected_table(connection: sa.Connection, name: str) -> sa.Table:
+    """A CRM table as SQLAlchemy reflects it, for statements that must carry its own types
+    (enum, uuid, date) end to end; keys come back as text like everywhere else."""
+    schema = schema_layout(connection).crm_schema(connection.dialect.name)
+    table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=connection)
+    for column in table.columns:
+        if isinstance(column.type, sa.Uuid):
+            column.type = sa.Uuid(as_uuid=False)
+    return table
+
+
 _shapes: weakref.WeakKeyDictionary[sa.Connection, CrmShape] = weakref.WeakKeyDictionary()
 
 

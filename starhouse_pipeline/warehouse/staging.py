@@ -63,7 +63,7 @@ def stage_like(
     table.drop(connection, checkfirst=True)
     if connection.dialect.name == "postgresql":
         selected = ", ".join(f'"{column}"' for column in columns)
-        source = f'SELECT {selected} FROM "{target.name}" WITH NO DATA'
+        source = f"SELECT {selected} FROM {sql_name(connection, target)} WITH NO DATA"
         connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" AS {source}')
     else:
         table.create(connection)

@@ -200,7 +200,7 @@ def sqlite_storage_expressions(table: sa.Table, columns: list[str]) -> list[pl.E
     expressions = []
     for name in columns:
         column_type = table.c[name].type
-        if isinstance(column_type, Money):
+        if isinstance(column_type, Money) or _reflected_money(column_type):
             # polars casts a Decimal as one division of its exact integer by 100; dividing
             # by a literal in an expression would multiply by 0.01 (-3.05 would become
             # -3.0500000000000003), so no arithmetic happens here.
@@ -209,3 +209,8 @@ def sqlite_storage_expressions(table: sa.Table, columns: list[str]) -> list[pl.E
             text = pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
             expressions.append(text.alias(name))
     return expressions
+
+
+def _reflected_money(column_type: sa.types.TypeEngine) -> bool:
+    """A NUMERIC column of a table read from the database (e.g. the CRM's own tables)."""
+    return isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float)
