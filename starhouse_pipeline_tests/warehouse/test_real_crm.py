@@ -347,3 +347,41 @@ def test_plan_names_every_refusal_and_exits_non_zero(
     assert str(changes(before, crm_snapshot(real_crm_url))) == "no changes"
     assert cli.main(["db", "upgrade"]) == 1
     assert str(changes(before, crm_snapshot(real_crm_url))) == "no changes"
+
+
+def test_two_concurrent_imports_still_serialize(real_crm_url: str, tmp_path: Path):
+    """The overlapping-exports race of `faults/test_concurrency.py`, on uuid keys and citext."""
+    from starhouse_pipeline_tests.faults.state import make_export, start_driver
+    from starhouse_pipeline_tests.faults.test_concurrency import _waiting_on_the_write_lock
+
+    url = _upgraded(real_crm_url)
+    first = make_export(tmp_path / "first.csv", range(1, 201))
+    second = make_export(tmp_path / "second.csv", range(101, 301))
+
+    holder = start_driver(url, first, pause_after="products.read_products")
+    holder.wait_for_pause()
+    waiter = start_driver(url, second)
+    try:
+        assert _waiting_on_the_write_lock(url, timeout=60), "the second did not wait"
+    finally:
+        holder.resume()
+    for outcome in (holder.outcome(), waiter.outcome()):
+        assert outcome["success"], outcome
+        assert all(outcome["checks"].values()), outcome["checks"]
+    loaded, distinct = _execute(
+        url,
+        "SELECT count(*), count(DISTINCT external_transaction_id) FROM transactions "
+        "WHERE source_system = 'kajabi'",
+    )[0]
+    quarantined = _execute(
+        url,
+        "SELECT count(DISTINCT external_transaction_id) FROM starhouse.quarantined_rows "
+        "WHERE resolved_at IS NULL",
+    )[0][0]
+    assert loaded == distinct == 300 - quarantined
+    offers = _execute(
+        url,
+        "SELECT kajabi_offer_id, count(*) FROM products "
+        "WHERE kajabi_offer_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1",
+    )
+    assert offers == []
