@@ -54,6 +54,7 @@ VALUES
 def existing_postgres(postgres_database: str) -> str:
     engine = sa.create_engine(postgres_database, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS starhouse CASCADE"))
         connection.execute(sa.text("DROP SCHEMA public CASCADE"))
         connection.execute(sa.text("CREATE SCHEMA public"))
         connection.exec_driver_sql(EXISTING_POSTGRES_SCHEMA)

@@ -385,3 +385,25 @@ def test_two_concurrent_imports_still_serialize(real_crm_url: str, tmp_path: Pat
         "WHERE kajabi_offer_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1",
     )
     assert offers == []
+
+
+def test_an_import_stops_before_any_write_when_the_crm_refuses_its_source_system(
+    real_crm_url: str, tmp_path: Path
+):
+    url = _upgraded(real_crm_url)
+    _execute(
+        url,
+        "ALTER TABLE transactions DROP CONSTRAINT transactions_source_system_check;"
+        "ALTER TABLE transactions ADD CONSTRAINT transactions_source_system_check "
+        "CHECK (source_system IN ('paypal', 'ticket_tailor'));",
+    )
+    before = crm_snapshot(url)
+
+    result = run_import(url, write_export(tmp_path / "export.csv", [export_row()]))
+
+    assert not result.success
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    assert failure.step_key == "validated_transactions"
+    assert "transactions_source_system_check" in failure.step_failure_data.error.message
+    assert str(changes(before, crm_snapshot(url))) == "no changes"
+    assert _execute(url, "SELECT count(*) FROM starhouse.import_runs")[0][0] == 0
