@@ -72,6 +72,10 @@ class CrmKey(sa.TypeDecorator[str]):
     def __init__(self) -> None:
         super().__init__("BIGINT")
 
+    @property
+    def python_type(self) -> type[str]:
+        return str
+
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         return _TypedByTheDatabase("INTEGER" if dialect.name == "sqlite" else "BIGINT")
 
@@ -88,6 +92,10 @@ class CrmText(sa.TypeDecorator[str]):
 
     impl = _TypedByTheDatabase
     cache_ok = True
+
+    @property
+    def python_type(self) -> type[str]:
+        return str
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else str(value)
