@@ -20,17 +20,16 @@ from typing import TYPE_CHECKING
 from bench.measure import write_result
 
 if TYPE_CHECKING:
-    import dagster as dg
+    from starhouse_pipeline.run import JobRunOutcome
 
 
 def project(url: str, path: Path, *, migrate: bool = True) -> None:
-    """The project's whole import job in process, run as `starhouse import` and the UI run it."""
+    """The project's whole import job, run the way `starhouse import` runs it (`run.run_job`)."""
     import os
 
     import dagster as dg
 
-    from starhouse_pipeline.definitions import import_job_for_runs
-    from starhouse_pipeline.defs.automation import import_run_config
+    from starhouse_pipeline.run import run_job
     from starhouse_pipeline.warehouse.engine import create_warehouse_engine
     from starhouse_pipeline.warehouse.migrate import upgrade_database
 
@@ -43,41 +42,24 @@ def project(url: str, path: Path, *, migrate: bool = True) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="starhouse_bench_reports_") as reports,
         tempfile.TemporaryDirectory(prefix="starhouse_bench_home_") as home,
+        dg.DagsterInstance.local_temp(home) as instance,
     ):
-        run_config = import_run_config(path)
-        run_config["ops"]["import_report"] = {"config": {"reports_dir": reports}}
-        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
-        with dg.DagsterInstance.local_temp(home) as instance:
-            job = dg.reconstructable(import_job_for_runs)
-            started = time.perf_counter()
-            with dg.execute_job(job, instance, run_config=run_config) as result:
-                seconds = time.perf_counter() - started
-                steps = {
-                    stats.step_key: round(stats.end_time - stats.start_time, 2)
-                    for stats in instance.get_run_step_stats(result.run_id)
-                    if stats.start_time is not None and stats.end_time is not None
-                }
-                _report_project_run(result, seconds, steps)
-
-
-def _report_project_run(
-    result: dg.ExecuteJobResult, seconds: float, steps: dict[str, float]
-) -> None:
-    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    if not result.success or failed:
-        failures = [
-            f"{event.step_key}: {event.step_failure_data.error.message.strip()[:500]}"
-            for event in result.all_events
-            if event.is_step_failure and event.step_failure_data.error is not None
-        ]
-        sys.exit(f"import failed: checks {failed}, steps {failures}")
-    counts = {}
-    for materialization in result.asset_materializations_for_node("loaded_transactions"):
-        counts = {
-            key: value.value
-            for key, value in materialization.metadata.items()
-            if isinstance(value.value, int)
+        started = time.perf_counter()
+        outcome = run_job("import_job", path, instance=instance, reports_dir=reports)
+        seconds = time.perf_counter() - started
+        steps = {
+            stats.step_key: round(stats.end_time - stats.start_time, 2)
+            for stats in instance.get_run_step_stats(outcome.run_id)
+            if stats.start_time is not None and stats.end_time is not None
         }
+        _report_project_run(outcome, seconds, steps)
+
+
+def _report_project_run(outcome: JobRunOutcome, seconds: float, steps: dict[str, float]) -> None:
+    if not outcome.succeeded:
+        sys.exit(f"import failed: {'; '.join(problem[:500] for problem in outcome.problems)}")
+    loaded = outcome.materializations.get("loaded_transactions", {})
+    counts = {key: value for key, value in loaded.items() if isinstance(value, int)}
     write_result(seconds, counts=counts, steps=steps)
 
 

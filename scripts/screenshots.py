@@ -19,6 +19,7 @@ from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 from starhouse_pipeline.settings import PROJECT_ROOT, SAMPLE_CRM_DIR
 from starhouse_pipeline_tests.browser.server import running_dagster_dev
 from starhouse_pipeline_tests.browser.ui import (
+    SAMPLE_LAUNCHPAD_YAML,
     DagsterUI,
     launch_chromium,
     skip_community_prompt,
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"wrote {out / name}.png\n")
 
         ui.open_import_job()
-        run_id = ui.materialize_all()
+        run_id = ui.materialize_with_config(SAMPLE_LAUNCHPAD_YAML)
         if ui.wait_for_run(run_id) != "Success":
             raise SystemExit(f"the import run {run_id} did not succeed; see {dev.log}")
         save("run")

@@ -42,11 +42,12 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
 defs = build_definitions()
 
 
-def import_job_for_runs() -> dg.JobDefinition:
-    """`import_job` rebuilt from this module, for `dg.execute_job(dg.reconstructable(...))`.
+def job_for_runs(job_name: str) -> dg.JobDefinition:
+    """A job of `defs`, rebuilt from this module by name in the process that runs it.
 
-    `starhouse import` runs the job as the UI and the daemon do. `execute_in_process` would
-    keep every step's output in memory until the run ends (it captures them for its result
-    object): the whole validated export, for the length of the load.
+    `run.run_job` hands `dg.execute_job` a reconstructable reference to this function, so the
+    `starhouse` commands run every job as the UI and the daemon do. `execute_in_process`
+    would keep every step's output in memory until the run ends (it captures them for its
+    result object): for an import, the whole validated export for the length of the load.
     """
-    return defs.resolve_job_def("import_job")
+    return defs.resolve_job_def(job_name)

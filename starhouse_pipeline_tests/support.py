@@ -11,8 +11,8 @@ import dagster as dg
 import sqlalchemy as sa
 
 from starhouse_pipeline.definitions import build_definitions
-from starhouse_pipeline.defs.automation import import_run_config
 from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.defs.run_config import job_run_config
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.staging import sql_name
@@ -123,14 +123,21 @@ def run_import(
     instance: dg.DagsterInstance | None = None,
     reports_dir: Path | None = None,
     max_quarantine_share: float = 0.01,
+    allow_sample_in_this_warehouse: bool | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run `import_job` in process on `path`, as the UI's "Materialize all" would."""
+    """Run `import_job` in process on `path`, with the run config `starhouse import` builds.
+
+    In process, with a warehouse resource of the test's own, so the result keeps its events.
+    """
     definitions = build_definitions(WarehouseResource(database_url=database_url))
-    run_config = import_run_config(path)
-    options = {"dry_run": dry_run, "max_quarantine_share": max_quarantine_share}
-    run_config["resources"] = {"import_options": {"config": options}}
-    if reports_dir is not None:
-        run_config["ops"]["import_report"] = {"config": {"reports_dir": str(reports_dir)}}
+    run_config = job_run_config(
+        "import_job",
+        path,
+        reports_dir=reports_dir,
+        dry_run=dry_run,
+        max_quarantine_share=max_quarantine_share,
+        allow_sample_in_this_warehouse=allow_sample_in_this_warehouse,
+    )
     return definitions.resolve_job_def("import_job").execute_in_process(
         run_config=run_config,
         instance=instance or dg.DagsterInstance.ephemeral(),

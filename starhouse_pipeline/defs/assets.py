@@ -12,6 +12,7 @@ from starhouse_pipeline.defs.io import FRAME_COLUMNS
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import products as product_rules
+from starhouse_pipeline.domain.formatting import markdown_table
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.quarantine import masked_sample
@@ -21,7 +22,7 @@ from starhouse_pipeline.domain.reading import (
     RawExport,
     read_transactions_export,
 )
-from starhouse_pipeline.domain.report import markdown_table, quarantine_by_rule
+from starhouse_pipeline.domain.report import quarantine_by_rule
 from starhouse_pipeline.domain.transactions import (
     LOAD_COLUMNS,
     LoadOutcome,
@@ -35,7 +36,6 @@ from starhouse_pipeline.domain.validation import (
     quarantine_refused,
     validate_export,
 )
-from starhouse_pipeline.settings import SAMPLE_EXPORT
 from starhouse_pipeline.warehouse import bookkeeping, contacts, products, transactions
 from starhouse_pipeline.warehouse.crm import CrmRefusesEveryRow
 
@@ -53,22 +53,25 @@ def validated_columns(*columns: str) -> dict[str, dg.AssetIn]:
 
 
 class ImportConfig(dg.Config):
-    """Which export to import."""
+    """Which export to import: required, so a run launched by hand asks for it."""
 
     path: str = Field(
-        default=str(SAMPLE_EXPORT),
-        description="Path of a Kajabi transactions export (CSV). Defaults to the bundled sample.",
+        description="Path of a Kajabi transactions export (CSV), as the server sees it.",
     )
 
 
 @dg.asset(group_name=IMPORT_GROUP, kinds={"csv", "polars"})
-def raw_kajabi_csv(config: ImportConfig) -> dg.Output[RawExport]:
+def raw_kajabi_csv(
+    config: ImportConfig, warehouse: WarehouseResource, import_options: ImportOptions
+) -> dg.Output[RawExport]:
     """One Kajabi transactions export, every value as text, checked against the export contract.
 
     A file that is not a usable export (missing required columns, broken quoting, not
     UTF-8 or certainly cp1252) fails the run here, naming the file and the problem, before
-    anything is written. Extra or reordered columns are accepted and kept.
+    anything is written. Extra or reordered columns are accepted and kept. The bundled sample
+    is refused unless the warehouse is the embedded demo one or the run allows it.
     """
+    import_options.refuse_bundled_sample(config.path, warehouse)
     try:
         raw = read_transactions_export(config.path)
     except ExportContractError as error:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from starhouse_pipeline.defs.run_config import job_run_config
 from starhouse_pipeline.settings import BUSINESS_TIMEZONE, INBOX_DIR, INBOX_DIR_ENV
 
 import_job = dg.define_asset_job(
@@ -27,10 +28,6 @@ def exports_in(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
-
-
-def import_run_config(path: Path) -> dict:
-    return {"ops": {"raw_kajabi_csv": {"config": {"path": str(path)}}}}
 
 
 def file_sha256(path: Path) -> str:
@@ -57,7 +54,9 @@ def daily_import_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     if not exports:
         return dg.SkipReason(f"no export in {inbox_dir()}")
     newest = max(exports, key=lambda path: path.stat().st_mtime)
-    return dg.RunRequest(run_config=import_run_config(newest), tags={"export_file": newest.name})
+    return dg.RunRequest(
+        run_config=job_run_config("import_job", newest), tags={"export_file": newest.name}
+    )
 
 
 @dg.sensor(job=import_job, minimum_interval_seconds=30)
@@ -69,7 +68,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     requests = [
         dg.RunRequest(
             run_key=file_sha256(path),
-            run_config=import_run_config(path),
+            run_config=job_run_config("import_job", path),
             tags={"export_file": path.name},
         )
         for path in exports_in(inbox_dir())

@@ -18,8 +18,8 @@ from starhouse_pipeline.defs.assets import (
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import reconciliation
 from starhouse_pipeline.domain.contacts import ContactOutcome, is_blank
+from starhouse_pipeline.domain.formatting import markdown_table, money_by_currency
 from starhouse_pipeline.domain.quarantine import quarantine_share_verdict
-from starhouse_pipeline.domain.report import markdown_table
 from starhouse_pipeline.domain.transactions import ExportFacts, LoadOutcome
 from starhouse_pipeline.warehouse import contacts, transactions
 
@@ -94,12 +94,19 @@ def _reconciliation_result(export: ExportFacts, held: pl.DataFrame) -> dg.AssetC
             "groups": export.totals.height,
             "rows_expected": int(export.totals.get_column("rows").sum()),
             "rows_in_warehouse": int(held.get_column("rows").sum()),
-            "amount_expected": str(reconciliation.decimal_total(export.totals)),
-            "amount_in_warehouse": str(reconciliation.decimal_total(held)),
+            "amount_expected": money_by_currency(_amount_by_currency(export.totals)),
+            "amount_in_warehouse": money_by_currency(_amount_by_currency(held)),
             "totals": dg.MetadataValue.md(markdown_table(export.totals)),
             "mismatches": dg.MetadataValue.md(markdown_table(mismatches)),
         },
     )
+
+
+def _amount_by_currency(totals: pl.DataFrame) -> dict:
+    """The exact amount per currency of a (type, status, currency) totals frame."""
+    if totals.is_empty():
+        return {}
+    return dict(totals.group_by("currency").agg(pl.col("amount").sum()).iter_rows())
 
 
 def _linked_result(

@@ -9,34 +9,22 @@ from starhouse_pipeline.defs.assets import IMPORT_GROUP, validated_columns
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.contacts import ContactOutcome
 from starhouse_pipeline.domain.report import (
+    PRODUCT_LABELS,
     REPORT_COLUMNS,
     ImportReportInputs,
     render_import_report,
+    summary_sentence,
 )
 from starhouse_pipeline.domain.transactions import LoadOutcome
 from starhouse_pipeline.domain.validation import ValidatedTransactions
 from starhouse_pipeline.settings import REPORTS_DIR
 from starhouse_pipeline.warehouse import transactions
 
-_PRODUCT_MATCH_LABELS = (
-    ("offer_id", "matched by Offer ID"),
-    ("name", "matched by name (Offer ID back-filled)"),
-    ("created", "created"),
-)
-
-
-_CONTACT_COUNT_LABELS = {
-    "contacts_created": "contacts created",
-    "phones_filled": "empty phones filled",
-    "addresses_filled": "empty addresses filled",
-    "fields_filled": "fields filled (each logged)",
-}
-
 ANALYTICS_NOTE = (
     "Revenue analytics (revenue by month, MRR and its movements, churn, customer value, "
     "failed payments, refunds, product performance, cohorts) are the assets of group "
-    "`analytics`: run `analytics_job` after an import to refresh them; "
-    "definitions in docs/metrics.md"
+    "`analytics`: run `analytics_job` (or `starhouse analytics`) after an import to refresh "
+    "them; definitions in docs/metrics.md"
 )
 
 
@@ -63,35 +51,30 @@ def import_report(
         totals_after = transactions.totals_by_source_system(connection)
     matched_by = resolved_products.get_column("matched_by")
     validated = validated_transactions
-    markdown = render_import_report(
-        ImportReportInputs(
-            file_name=validated.file.name,
-            file_sha256=validated.file.sha256,
-            run_id=context.run_id,
-            dry_run=loaded_transactions.dry_run,
-            valid=validated.valid,
-            rows_read=validated.rows_read,
-            quarantined=validated.quarantined,
-            collapsed=len(validated.collapsed_lines),
-            load_counts=loaded_transactions.counts,
-            product_counts={
-                label: int((matched_by == kind).sum()) for kind, label in _PRODUCT_MATCH_LABELS
-            },
-            contact_counts={
-                _CONTACT_COUNT_LABELS.get(key, key): value
-                for key, value in contact_enrichments.counts.items()
-            },
-            totals_before=loaded_transactions.totals_before,
-            totals_after=totals_after,
-            notes=[ANALYTICS_NOTE],
-        )
+    inputs = ImportReportInputs(
+        file_name=validated.file.name,
+        file_sha256=validated.file.sha256,
+        run_id=context.run_id,
+        dry_run=loaded_transactions.dry_run,
+        valid=validated.valid,
+        rows_read=validated.rows_read,
+        quarantined=validated.quarantined,
+        collapsed=len(validated.collapsed_lines),
+        load_counts=loaded_transactions.counts,
+        product_counts={kind: int((matched_by == kind).sum()) for kind in PRODUCT_LABELS},
+        contact_counts=dict(contact_enrichments.counts),
+        totals_before=loaded_transactions.totals_before,
+        totals_after=totals_after,
+        notes=[ANALYTICS_NOTE],
     )
+    markdown = render_import_report(inputs)
     path = _write_report(
         Path(config.reports_dir), context.run_id, loaded_transactions.dry_run, markdown
     )
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.md(markdown),
+            "summary": dg.MetadataValue.text(summary_sentence(inputs)),
             "path": dg.MetadataValue.path(str(path)),
             "rows_read": validated.rows_read,
             "loaded_new": loaded_transactions.inserted,

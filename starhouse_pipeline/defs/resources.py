@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
 
 from starhouse_pipeline.domain.masking import mask_free_text
+from starhouse_pipeline.samples.guard import SampleRefused, refuse_sample_outside_embedded
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine, database_url, redacted
 from starhouse_pipeline.warehouse.locks import take_write_lock
 
@@ -122,7 +123,29 @@ class ImportOptions(dg.ConfigurableResource):
 
     `max_quarantine_share` is the largest share of an export's rows that may be quarantined
     before the run stops ahead of the load (0.01: more than 1% stops it).
+    `allow_sample_in_this_warehouse` lets the bundled sample data into a warehouse other than
+    the embedded demo one (see `samples.guard`); leave it off for a real CRM.
     """
 
-    dry_run: bool = False
-    max_quarantine_share: float = Field(default=0.01, ge=0.0, le=1.0)
+    dry_run: bool = Field(default=False, description="Compute and report everything, write nothing")
+    max_quarantine_share: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of rows that may be quarantined before the load stops",
+    )
+    allow_sample_in_this_warehouse: bool = Field(
+        default=False,
+        description="Load the bundled sample data (invented customers and payments) even "
+        "though this warehouse is not the embedded demo one",
+    )
+
+    def refuse_bundled_sample(self, path: str, warehouse: WarehouseResource) -> None:
+        """Fail the step, before anything is read or written, when `path` is the bundled
+        sample and this warehouse is not the embedded demo one (unless allowed)."""
+        try:
+            refuse_sample_outside_embedded(
+                path, warehouse.resolved_url(), allowed=self.allow_sample_in_this_warehouse
+            )
+        except SampleRefused as refusal:
+            raise dg.Failure(description=str(refusal), allow_retries=False) from None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from starhouse_pipeline.domain.formatting import count, percent
 from starhouse_pipeline.domain.masking import mask_email_expr, masked_identifier_expr
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
@@ -28,11 +29,11 @@ def quarantine_share_verdict(rows_read: int, quarantined: int, threshold: float)
     """Pass when at most `threshold` of the rows read were quarantined (zero rows pass)."""
     share = quarantined / rows_read if rows_read else 0.0
     passed = share <= threshold
-    stated = f"{quarantined} of {rows_read} rows ({share:.1%}) quarantined"
+    stated = f"{count(quarantined)} of {count(rows_read)} rows ({percent(share)}) quarantined"
     description = (
-        f"{stated}, within the {threshold:.1%} threshold."
+        f"{stated}, within the {percent(threshold)} threshold."
         if passed
-        else f"{stated}, above the {threshold:.1%} threshold: nothing was loaded. Fix the "
+        else f"{stated}, above the {percent(threshold)} threshold: nothing was loaded. Fix the "
         "export (the quarantined_rows table lists each line and reason) and import it again, "
         "or raise import_options.max_quarantine_share for this run."
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import polars as pl
 
 from starhouse_pipeline.domain.mapping import REVENUE_STATUS
@@ -47,9 +45,3 @@ def not_revenue_by_status(transactions: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.len().alias("rows"), pl.col("amount").sum().alias("amount"))
         .sort("status", "currency")
     )
-
-
-def decimal_total(frame: pl.DataFrame, column: str = "amount") -> Decimal:
-    """Exact sum of a Decimal column, Decimal('0.00') when empty."""
-    total = frame.get_column(column).sum() if frame.height else None
-    return Decimal(total if total is not None else 0).quantize(Decimal("0.01"))

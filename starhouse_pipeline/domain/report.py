@@ -1,4 +1,8 @@
-"""The import report: what the operator's old script printed, correctly and without PII."""
+"""The import report: what the operator's old script printed, correctly and without PII.
+
+Numbers are formatted by `domain.formatting`; a dry run's report says "would" for everything
+it did not write (`would load (new)`, `would create contacts`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from starhouse_pipeline.domain.formatting import count, markdown_table
 from starhouse_pipeline.domain.mapping import REVENUE_STATUS
 from starhouse_pipeline.domain.reconciliation import (
     not_revenue_by_status,
@@ -26,34 +31,12 @@ class ImportReportInputs:
     rows_read: int
     quarantined: pl.DataFrame
     collapsed: int
-    load_counts: dict[str, int]
-    product_counts: dict[str, int]
-    contact_counts: dict[str, int]
+    load_counts: dict[str, int]  # LoadOutcome.counts
+    product_counts: dict[str, int]  # by how the product was found: offer_id, name, created
+    contact_counts: dict[str, int]  # ContactOutcome.counts
     totals_before: pl.DataFrame
     totals_after: pl.DataFrame
     notes: list[str] = field(default_factory=list)
-
-
-def markdown_table(frame: pl.DataFrame, max_rows: int = 50) -> str:
-    """A small frame as a Markdown table (the Dagster UI renders it)."""
-    if frame.is_empty():
-        return "_none_"
-    shown = frame.head(max_rows)
-    lines = [
-        "| " + " | ".join(shown.columns) + " |",
-        "|" + "---|" * len(shown.columns),
-    ]
-    for row in shown.iter_rows():
-        cells = ("" if value is None else _cell(value) for value in row)
-        lines.append("| " + " | ".join(cells) + " |")
-    if frame.height > max_rows:
-        lines.append(f"\n_{frame.height - max_rows} more rows not shown_")
-    return "\n".join(lines)
-
-
-def _cell(value: object) -> str:
-    """A value safe inside a Markdown table cell: no pipes, no line breaks."""
-    return " ".join(str(value).split()).replace("|", "\\|")
 
 
 # What the report reads of each valid row.
@@ -101,18 +84,88 @@ def quarantine_by_rule(quarantined: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# What each count is called: (after a run that wrote, on a dry run that did not).
+ROW_LABELS = {
+    "rows_read": ("rows read", "rows read"),
+    "quarantined": ("quarantined", "would quarantine"),
+    "collapsed": ("identical duplicates collapsed", "identical duplicates would collapse"),
+    "valid": ("valid", "valid"),
+    "loaded new": ("loaded (new)", "would load (new)"),
+    "updated": ("updated (changed in Kajabi)", "would update (changed in Kajabi)"),
+    "unchanged": ("unchanged (already loaded)", "unchanged (already loaded)"),
+}
+PRODUCT_LABELS = {
+    "offer_id": ("matched by Offer ID", "matched by Offer ID"),
+    "name": (
+        "matched by name (Offer ID back-filled)",
+        "matched by name (Offer ID would be back-filled)",
+    ),
+    "created": ("created", "would create"),
+}
+CONTACT_LABELS = {
+    "contacts_created": ("contacts created", "would create contacts"),
+    "phones_filled": ("empty phones filled", "would fill empty phones"),
+    "addresses_filled": ("empty addresses filled", "would fill empty addresses"),
+    "fields_filled": ("fields filled (each logged)", "would fill fields (each would be logged)"),
+}
+
+
+SUBSCRIPTION_LABELS = {
+    "rows_read": ("rows read", "rows read"),
+    "inserted": ("inserted (new)", "would insert (new)"),
+    "updated": ("updated (changed in Kajabi)", "would update (changed in Kajabi)"),
+    "unchanged": ("unchanged (already imported)", "unchanged (already imported)"),
+    "quarantined": ("quarantined", "would quarantine"),
+    "duplicates_collapsed": (
+        "identical duplicates collapsed",
+        "identical duplicates would collapse",
+    ),
+    "unmapped_subscriptions": ("offer without a product", "offer without a product"),
+    "subscriptions_without_contact": ("customer without a contact", "customer without a contact"),
+}
+PEOPLE_LABELS = {
+    "rows_read": ("rows read", "rows read"),
+    "contacts_matched": ("contacts matched by email", "contacts matched by email"),
+    "contacts_to_create": ("contacts to create", "would create contacts"),
+    "fields_to_fill": ("empty fields to fill", "would fill empty fields (each would be logged)"),
+    "conflicts": ("differing values found", "would report differing values (never applied)"),
+    "contacts_created": ("contacts created", "would create contacts"),
+    "fields_filled": ("empty fields filled (each logged)", "would fill empty fields"),
+    "conflicts_reported": (
+        "differing values reported (never applied)",
+        "would report differing values (never applied)",
+    ),
+    "quarantined": ("quarantined", "would quarantine"),
+    "duplicates_collapsed": (
+        "identical duplicates collapsed",
+        "identical duplicates would collapse",
+    ),
+}
+# What a People import shows: what it did, or on a dry run what it planned.
+PEOPLE_DONE = ("contacts_created", "fields_filled", "conflicts_reported")
+PEOPLE_PLANNED = ("contacts_to_create", "fields_to_fill", "conflicts")
+
+
+def label(labels: dict[str, tuple[str, str]], key: str, dry_run: bool) -> str:
+    """What a count is called after a run, or on a dry run ("would ...")."""
+    done, would = labels.get(key, (key.replace("_", " "),) * 2)
+    return would if dry_run else done
+
+
 def render_import_report(inputs: ImportReportInputs) -> str:
     """The report as Markdown."""
-    valid = inputs.valid
-    title = "Kajabi import report" + (" (DRY RUN: nothing was written)" if inputs.dry_run else "")
+    valid, dry_run = inputs.valid, inputs.dry_run
+    title = "Kajabi import report" + (" (DRY RUN: nothing was written)" if dry_run else "")
+    quarantine_title = "Rows that would be quarantined" if dry_run else "Quarantined rows"
     sections = [
         f"# {title}",
         f"- File: `{inputs.file_name}` (sha256 `{inputs.file_sha256[:12]}…`)",
         f"- Run: `{inputs.run_id}`",
         f"- Transactions dated {_date_range(valid)}",
+        f"- {summary_sentence(inputs)}",
         *(f"- {note}" for note in inputs.notes),
         "## Rows",
-        markdown_table(_row_accounting(inputs)),
+        markdown_table(counts_frame(_row_counts(inputs), ROW_LABELS, dry_run)),
         "## Revenue (completed rows only; refunds count negative)",
         markdown_table(revenue_by_currency(valid)),
         "### Failed and pending (not revenue)",
@@ -124,15 +177,38 @@ def render_import_report(inputs: ImportReportInputs) -> str:
         "## Top 10 products by transactions",
         markdown_table(top_products(valid, "transactions")),
         "## Products",
-        markdown_table(_counts_frame(inputs.product_counts)),
+        markdown_table(counts_frame(inputs.product_counts, PRODUCT_LABELS, dry_run)),
         "## Contacts",
-        markdown_table(_counts_frame(inputs.contact_counts)),
-        "## Quarantined rows",
+        markdown_table(counts_frame(inputs.contact_counts, CONTACT_LABELS, dry_run)),
+        f"## {quarantine_title}",
         markdown_table(quarantine_by_rule(inputs.quarantined)),
         "## Database totals per source system",
+        "_Revenue: completed rows, per currency"
+        + ("; a dry run changes nothing, so before and after agree._" if dry_run else "._"),
         markdown_table(_before_after(inputs.totals_before, inputs.totals_after)),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def summary_sentence(inputs: ImportReportInputs) -> str:
+    """What the run did, or on a dry run would do, in one sentence of counts."""
+    load = inputs.load_counts
+    new, updated = count(load.get("loaded new", 0)), count(load.get("updated", 0))
+    contacts = count(inputs.contact_counts.get("contacts_created", 0))
+    products = count(inputs.product_counts.get("created", 0))
+    fields = count(inputs.contact_counts.get("fields_filled", 0))
+    quarantined = count(inputs.quarantined.height)
+    if inputs.dry_run:
+        return (
+            f"Would load {new} new transactions and update {updated}; would create {contacts} "
+            f"contacts and {products} products; would fill {fields} empty contact fields; "
+            f"would quarantine {quarantined} rows. Nothing was written."
+        )
+    return (
+        f"Loaded {new} new transactions and updated {updated}; created {contacts} contacts "
+        f"and {products} products; filled {fields} empty contact fields; quarantined "
+        f"{quarantined} rows."
+    )
 
 
 def _date_range(valid: pl.DataFrame) -> str:
@@ -142,33 +218,85 @@ def _date_range(valid: pl.DataFrame) -> str:
     return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
 
 
-def _row_accounting(inputs: ImportReportInputs) -> pl.DataFrame:
-    counts = {
-        "rows read": inputs.rows_read,
+def _row_counts(inputs: ImportReportInputs) -> dict[str, int]:
+    return {
+        "rows_read": inputs.rows_read,
         "quarantined": inputs.quarantined.height,
-        "identical duplicates collapsed": inputs.collapsed,
+        "collapsed": inputs.collapsed,
         "valid": inputs.valid.height,
         **inputs.load_counts,
     }
-    return _counts_frame(counts)
 
 
-def _counts_frame(counts: dict[str, int]) -> pl.DataFrame:
+def counts_frame(
+    counts: dict[str, int], labels: dict[str, tuple[str, str]], dry_run: bool
+) -> pl.DataFrame:
+    """Counts as a (what, count) table, each named as `labels` says for a run or a dry run."""
     return pl.DataFrame(
-        {"what": list(counts), "count": [int(value) for value in counts.values()]},
+        {
+            "what": [label(labels, key, dry_run) for key in counts],
+            "count": [int(value) for value in counts.values()],
+        },
         schema={"what": pl.String, "count": pl.Int64},
     )
 
 
 def _before_after(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
-    """Rows and completed revenue per source system; a system new to the warehouse shows 0."""
-    joined = before.join(after, on="source_system", how="full", coalesce=True, suffix="_after")
+    """Rows and completed revenue per source system and currency; a system new to the
+    warehouse shows 0."""
+    keys = ["source_system", "currency"]
+    joined = before.join(after, on=keys, how="full", coalesce=True, suffix="_after")
     return (
         joined.rename({"rows": "rows_before", "revenue": "revenue_before"})
         .with_columns(
             pl.col("rows_before", "rows_after").fill_null(0),
             pl.col("revenue_before", "revenue_after").fill_null(pl.lit(0).cast(pl.Decimal(38, 2))),
         )
-        .select("source_system", "rows_before", "rows_after", "revenue_before", "revenue_after")
-        .sort("source_system")
+        .select(*keys, "rows_before", "rows_after", "revenue_before", "revenue_after")
+        .sort(keys)
+    )
+
+
+def subscriptions_summary(counts: dict[str, int], dry_run: bool) -> str:
+    """What a Subscriptions import did, or on a dry run would do, in one sentence."""
+    new, updated = count(counts.get("inserted", 0)), count(counts.get("updated", 0))
+    unchanged, quarantined = count(counts.get("unchanged", 0)), count(counts.get("quarantined", 0))
+    if dry_run:
+        return (
+            f"Would insert {new} new subscriptions and update {updated} ({unchanged} "
+            f"unchanged); would quarantine {quarantined} rows. Nothing was written."
+        )
+    return (
+        f"Inserted {new} new subscriptions and updated {updated} ({unchanged} unchanged); "
+        f"quarantined {quarantined} rows."
+    )
+
+
+def people_counts(counts: dict[str, int], dry_run: bool) -> dict[str, int]:
+    """The counts a People import shows: done after a run, planned on a dry run."""
+    shown = PEOPLE_PLANNED if dry_run else PEOPLE_DONE
+    keys = ("rows_read", "contacts_matched", *shown, "quarantined", "duplicates_collapsed")
+    return {key: counts[key] for key in keys if key in counts}
+
+
+def people_summary(counts: dict[str, int], dry_run: bool) -> str:
+    """What a People import did, or on a dry run would do, in one sentence."""
+    matched, quarantined = (
+        count(counts.get("contacts_matched", 0)),
+        count(counts.get("quarantined", 0)),
+    )
+    if dry_run:
+        return (
+            f"Matched {matched} contacts by email; would create "
+            f"{count(counts.get('contacts_to_create', 0))} contacts; would fill "
+            f"{count(counts.get('fields_to_fill', 0))} empty fields; would report "
+            f"{count(counts.get('conflicts', 0))} differing values (never applied); would "
+            f"quarantine {quarantined} rows. Nothing was written."
+        )
+    return (
+        f"Matched {matched} contacts by email; created "
+        f"{count(counts.get('contacts_created', 0))} contacts; filled "
+        f"{count(counts.get('fields_filled', 0))} empty fields; reported "
+        f"{count(counts.get('conflicts_reported', 0))} differing values (never applied); "
+        f"quarantined {quarantined} rows."
     )

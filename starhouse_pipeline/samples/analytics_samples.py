@@ -23,10 +23,14 @@ from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 from starhouse_pipeline.domain.people import PEOPLE_COLUMNS
 from starhouse_pipeline.domain.subscriptions import SUBSCRIPTION_COLUMNS
 from starhouse_pipeline.samples.generator import build_sample
-from starhouse_pipeline.settings import SAMPLES_DIR
+from starhouse_pipeline.settings import (
+    SAMPLE_PEOPLE_EXPORT,
+    SAMPLE_SUBSCRIPTIONS_EXPORT,
+    SAMPLES_DIR,
+)
 
-SUBSCRIPTIONS_SAMPLE_NAME = "kajabi_subscriptions_sample.csv"
-PEOPLE_SAMPLE_NAME = "kajabi_people_sample.csv"
+SUBSCRIPTIONS_SAMPLE_NAME = SAMPLE_SUBSCRIPTIONS_EXPORT.name
+PEOPLE_SAMPLE_NAME = SAMPLE_PEOPLE_EXPORT.name
 CUSTOM_FIELD = "Birth Time (birth_time)"
 UNMAPPED_OFFER_ID = "2999999999"
 _SUBSCRIPTION_ID_BASE = 3_100_000_000

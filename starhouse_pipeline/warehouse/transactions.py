@@ -189,16 +189,23 @@ def unlinked_examples(connection: sa.Connection, staged: sa.Table, limit: int = 
 
 
 def totals_by_source_system(connection: sa.Connection) -> pl.DataFrame:
-    """Row count and completed revenue per source system, for before/after in the report."""
+    """Row count and completed revenue per source system and currency, for before/after in
+    the report (money of two currencies is never added up)."""
     completed = sa.case((_IS_COMPLETED, transactions.c.amount))
+    kind = (transactions.c.source_system, transactions.c.currency)
     rows = connection.execute(
         sa.select(
-            transactions.c.source_system,
+            *kind,
             sa.func.count().label("rows"),
             sa.func.coalesce(money_sum(completed), 0).label("revenue"),
         )
-        .group_by(transactions.c.source_system)
-        .order_by(transactions.c.source_system)
+        .group_by(*kind)
+        .order_by(*kind)
     ).all()
-    schema = {"source_system": pl.String, "rows": pl.Int64, "revenue": pl.Decimal(38, 2)}
+    schema = {
+        "source_system": pl.String,
+        "currency": pl.String,
+        "rows": pl.Int64,
+        "revenue": pl.Decimal(38, 2),
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")

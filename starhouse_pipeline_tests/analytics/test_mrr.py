@@ -260,5 +260,5 @@ def test_mrr_asset_on_the_warehouse(database_url: str) -> None:
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"mrr_movements_explain_every_change": True}
     metadata = result.asset_materializations_for_node("mrr_movements")[0].metadata
-    assert metadata["latest_mrr_exact"].value == "42.00"
+    assert metadata["latest_mrr_exact"].value == "USD 42.00"
     assert metadata["latest_customer_churn_rate"].value == 0.0

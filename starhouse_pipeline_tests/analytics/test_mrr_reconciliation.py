@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import dagster as dg
 import polars as pl
 
 from starhouse_pipeline.domain.analytics.mrr import reconcile_with_export
@@ -102,8 +103,13 @@ def test_reconciliation_asset(database_url: str) -> None:
         ("3", D("0.00"), D("22.00"))
     ]
     metadata = result.asset_materializations_for_node("mrr_export_reconciliation")[0].metadata
-    assert metadata["timeline_mrr"].value == "42.00"
-    assert metadata["export_mrr"].value == "64.00"
+    assert metadata["timeline_mrr"].value == "USD 42.00"
+    assert metadata["export_mrr"].value == "USD 64.00"
+    assert metadata["customers_differing"].value == 1
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "mrr_agrees_with_subscriptions_export"
+    assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert check.description.endswith("customers differing: 1")
 
 
 def _subscription(row_id: int, contact: str, product: str, amount: str, months: int) -> dict:

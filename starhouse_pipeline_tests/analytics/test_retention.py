@@ -106,3 +106,9 @@ def test_cohort_and_value_assets(database_url: str) -> None:
     assert stored.filter(
         (pl.col("cohort_month") == date(2025, 1, 1)) & (pl.col("months_since_signup") == 5)
     )["customer_retention"].to_list() == [0.0]
+    # The grid people read: rates as percentages (every cohort keeps all of month 0).
+    grid = result.asset_materializations_for_node("signup_cohorts")[0].metadata
+    text = grid["customer_retention"].value
+    assert "| 100.00 % |" in text
+    assert "0.00 %" in text
+    assert "10,000" not in text

@@ -101,7 +101,7 @@ def test_revenue_asset_writes_the_table(database_url: str) -> None:
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"revenue_months_add_up_to_warehouse_revenue": True}
     metadata = result.asset_materializations_for_node("revenue_by_month")[0].metadata
-    assert metadata["latest_net_exact"].value == "22.00"
+    assert metadata["latest_net_exact"].value == "USD 22.00"
     assert metadata["latest_month"].value == "2025-10-01"
     assert "data:image/svg+xml;base64," in metadata["chart"].value
     assert "@" not in str({key: value.value for key, value in metadata.items()})

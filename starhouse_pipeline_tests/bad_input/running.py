@@ -8,9 +8,9 @@ from typing import Any
 import dagster as dg
 
 from starhouse_pipeline.definitions import build_definitions
-from starhouse_pipeline.defs.automation import import_run_config
 from starhouse_pipeline.defs.checks import quarantine_share_check
 from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.defs.run_config import job_run_config
 
 QUARANTINE_CHECK = "quarantine_share_within_threshold"
 
@@ -35,8 +35,7 @@ def run_job(
     **import_options: Any,
 ) -> dg.ExecuteInProcessResult:
     """`import_job` on `path`; `import_options` such as dry_run=True, max_quarantine_share=1."""
-    run_config = import_run_config(path)
-    run_config["resources"] = {"import_options": {"config": import_options}}
+    run_config = job_run_config("import_job", path, **import_options)
     warehouse = WarehouseResource(database_url=database_url, retry_wait_seconds=retry_wait_seconds)
     job = definitions_with_quarantine_gate(warehouse).resolve_job_def("import_job")
     return job.execute_in_process(

@@ -9,8 +9,8 @@ import dagster as dg
 import pytest
 
 from starhouse_pipeline.definitions import build_definitions
-from starhouse_pipeline.defs.automation import import_run_config
 from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.defs.run_config import job_run_config
 from starhouse_pipeline.settings import SAMPLE_EXPORT
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.tables import contacts
@@ -92,7 +92,13 @@ def test_event_log_and_report_carry_no_email_phone_address_or_name(
     path = _export(tmp_path) if export == "people" else SAMPLE_EXPORT
     needles = _needles() if export == "people" else _sample_needles(SAMPLE_EXPORT)
     with dg.instance_for_test() as instance:
-        result = run_job(sqlite_url, path, instance=instance, max_quarantine_share=1)
+        result = run_job(
+            sqlite_url,
+            path,
+            instance=instance,
+            max_quarantine_share=1,
+            allow_sample_in_this_warehouse=True,  # a test warehouse, not the embedded demo one
+        )
         assert result.success
         log = _event_log_text(instance, result.run_id)
     report = materialization_metadata(result, "import_report")["report"]
@@ -119,8 +125,7 @@ def test_database_password_never_appears_in_logs_metadata_or_errors(
         "env_var_config": dg.EnvVar("STARHOUSE_DATABASE_URL"),
     }[how]
     warehouse = WarehouseResource(database_url=url, retry_wait_seconds=0)
-    run_config = import_run_config(_export(tmp_path))
-    run_config["resources"] = {"import_options": {"config": {"max_quarantine_share": 1.0}}}
+    run_config = job_run_config("import_job", _export(tmp_path), max_quarantine_share=1.0)
     with dg.instance_for_test() as instance:
         result = (
             build_definitions(warehouse)

@@ -132,7 +132,9 @@ def test_share_above_threshold_stops_the_run_before_the_load(database_url: str, 
     evaluation = next(
         e for e in result.get_asset_check_evaluations() if e.check_name == QUARANTINE_CHECK
     )
-    assert evaluation.description.startswith("1 of 10 rows (10.0%) quarantined, above the 1.0%")
+    assert evaluation.description.startswith(
+        "1 of 10 rows (10.00 %) quarantined, above the 1.00 % threshold"
+    )
     assert "nothing was loaded" in evaluation.description
     for asset in DOWNSTREAM:
         assert not result.asset_materializations_for_node(asset), asset

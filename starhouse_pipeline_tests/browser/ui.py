@@ -16,7 +16,20 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 
+from starhouse_pipeline.settings import SAMPLE_EXPORT
 from starhouse_pipeline_tests.support import IMPORT_CHAIN
+
+# The launchpad config that imports the bundled sample into the test's own warehouse (not
+# the embedded demo one, so the run must allow the sample explicitly).
+SAMPLE_LAUNCHPAD_YAML = f"""ops:
+  raw_kajabi_csv:
+    config:
+      path: {SAMPLE_EXPORT}
+resources:
+  import_options:
+    config:
+      allow_sample_in_this_warehouse: true
+"""
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, no sandbox (CI runs as root), and no call home: this machine's network is closed.
@@ -144,20 +157,16 @@ class DagsterUI:
         expect(self.page.get_by_role("button", name="Materialize all")).to_be_visible()
         self.page.wait_for_load_state("networkidle")
 
-    def materialize_all(self) -> str:
-        """Click "Materialize all", then "View" on the launched-run toast; the run's id."""
-        self.page.get_by_role("button", name="Materialize all").click()
-        toast = self.page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
-        expect(toast).to_be_visible()
-        self.link("View").first.click()
-        return self._run_id_from_url()
-
     def materialize_with_config(self, config_yaml: str) -> str:
-        """Shift-click "Materialize all" for the launchpad, replace its config, launch."""
+        """Shift-click "Materialize all" for the launchpad, replace its config, launch.
+
+        The launchpad starts from the config's defaults (`ops:` holds the report's folder);
+        the export's path has none, so the person types it in.
+        """
         self.page.get_by_role("button", name="Materialize all").click(modifiers=["Shift"])
         launchpad = self.page.get_by_role("dialog")
         expect(launchpad.get_by_text("Launchpad")).to_be_visible()
-        launchpad.get_by_text("raw_kajabi_csv:", exact=True).first.click()
+        launchpad.get_by_text("ops:", exact=True).first.click()
         self.page.keyboard.press("ControlOrMeta+a")
         self.page.keyboard.insert_text(config_yaml)
         expect(launchpad.get_by_text("No errors")).to_be_visible()

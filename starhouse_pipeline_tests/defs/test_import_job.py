@@ -275,8 +275,8 @@ def test_report_shows_totals_without_personal_data(seeded: str, tmp_path: Path):
     result = _import(seeded, _export(tmp_path))
 
     report = materialization_metadata(result, "import_report")["report"]
-    assert "| USD | 165.67 |" in report  # 22.00 - 22.00 + 165.67; the failed 497.00 is not revenue
-    assert "| failed | USD | 1 | 497.00 |" in report
+    assert "| USD 165.67 |" in report  # 22.00 - 22.00 + 165.67; the failed 497.00 is not revenue
+    assert "| failed | 1 | USD 497.00 |" in report
     assert "known_type" in report
     for secret in ("ann@example.com", "ANN@example.com", "303-555-0101", "1 Main St", "Ann Lee"):
         assert secret not in report

@@ -157,8 +157,8 @@ def test_a_crm_state_written_with_plain_sql_is_reported_in_dollars(sqlite_url: s
     assert all(check_results(result).values()), check_results(result)
     report = (reports / "latest.md").read_text(encoding="utf-8")
     totals = report.split("## Database totals per source system")[1].split("##")[0]
-    assert "| kajabi | 0 | 4 | 0.00 | 297.05 |" in totals
-    assert "| ticket_tailor | 101 | 101 | 114309.00 | 114309.00 |" in totals
+    assert "| kajabi | 0 | 4 | USD 0.00 | USD 297.05 |" in totals
+    assert "| ticket_tailor | 101 | 101 | USD 114,309.00 | USD 114,309.00 |" in totals
     with engine.connect() as connection:
         kajabi_sum = connection.exec_driver_sql(
             "SELECT SUM(amount) FROM transactions WHERE source_system = 'kajabi'"

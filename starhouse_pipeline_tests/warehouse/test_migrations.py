@@ -139,8 +139,8 @@ def test_a_cents_warehouse_becomes_dollars_and_imports_after(engine_at_0002, tmp
             "SELECT SUM(amount) FROM transactions WHERE source_system = 'kajabi'"
         ).scalar_one()
     assert totals.rows() == [
-        ("kajabi", 2, Decimal("0.00")),
-        ("ticket_tailor", 2, Decimal("1178.09")),
+        ("kajabi", "USD", 2, Decimal("0.00")),
+        ("ticket_tailor", "USD", 2, Decimal("1178.09")),
     ]
     assert kajabi_sum == 0
 
