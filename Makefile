@@ -22,10 +22,13 @@ run: $(STAMP)
 	$(BIN)/starhouse db load-sample
 	$(BIN)/starhouse import $(SAMPLE)
 
-## Lint, format check and the whole suite (SQLite and a real PostgreSQL).
+## Lint, format check, then what the suite needs from the machine (Chromium, PostgreSQL:
+## installed from Debian's packages when missing and possible), then the whole suite (SQLite and
+## a real PostgreSQL).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/ensure_test_services.py
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
