@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1600, "height": 1000}
 
 RUN_DONE = re.compile(r"^(Success|Failure|Canceled)$")
+# The dialog's title; "launchpad" also appears in config docs the dialog may be showing.
+LAUNCHPAD_TITLE = re.compile(r"^Launchpad")
 
 LOAD_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 180_000
@@ -156,7 +158,7 @@ class DagsterUI:
         """Shift-click "Materialize all" for the launchpad, replace its config, launch."""
         self.page.get_by_role("button", name="Materialize all").click(modifiers=["Shift"])
         launchpad = self.page.get_by_role("dialog")
-        expect(launchpad.get_by_text("Launchpad")).to_be_visible()
+        expect(launchpad.get_by_text(LAUNCHPAD_TITLE)).to_be_visible()
         launchpad.get_by_text("raw_kajabi_csv:", exact=True).first.click()
         self.page.keyboard.press("ControlOrMeta+a")
         self.page.keyboard.insert_text(config_yaml)
