@@ -327,15 +327,24 @@ def _load_sample(args: argparse.Namespace) -> int:
 
 def _dev(args: argparse.Namespace) -> int:
     import os
+    import signal
 
     from starhouse_pipeline.instance import prepare_dagster_home
     from starhouse_pipeline.settings import PROJECT_ROOT
 
-    prepare_dagster_home()
-    dagster = Path(sys.executable).with_name("dagster")
+    home = prepare_dagster_home()
+    dg = Path(sys.executable).with_name("dg")
     workspace = PROJECT_ROOT / "workspace.yaml"
-    command = [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(args.port), "-w", str(workspace)]
-    os.chdir(PROJECT_ROOT)
+    command = [str(dg), "dev", "-h", "127.0.0.1", "-p", str(args.port), "-w", str(workspace)]
+    # Dagster reads its instance settings from DAGSTER_HOME and warns that a dagster.yaml in the
+    # folder it starts in "will not be used"; the project's is the template written into
+    # DAGSTER_HOME, so the UI starts there, next to the settings it runs with.
+    os.chdir(home)
+    # Whoever started us may ignore SIGINT (a background job of a non-interactive shell does),
+    # and exec keeps an ignored signal ignored: Python would never raise KeyboardInterrupt, and
+    # Dagster maps SIGTERM to SIGINT's handling, so neither signal would stop the UI.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.execv(command[0], command)
     return 0
 

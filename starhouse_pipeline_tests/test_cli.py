@@ -19,7 +19,6 @@ from starhouse_pipeline.instance import instance_yaml
 from starhouse_pipeline.samples.guard import ALLOW_SAMPLE_FLAG
 from starhouse_pipeline.settings import SAMPLE_EXPORT
 from starhouse_pipeline.warehouse.tables import transactions
-from starhouse_pipeline_tests.conftest import ADMIN_URL
 from starhouse_pipeline_tests.support import export_row, fetch_all, write_export
 
 STARHOUSE = Path(sys.executable).with_name("starhouse")
@@ -224,12 +223,12 @@ def test_instance_yaml_uses_dagster_postgres_only_when_configured():
 
 
 @pytest.mark.postgres
-def test_runs_are_stored_in_dagster_postgres_when_configured(cli_env, tmp_path):
+def test_runs_are_stored_in_dagster_postgres_when_configured(cli_env, tmp_path, postgres_admin_url):
     name = f"starhouse_dagster_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    dagster_url = sa.make_url(ADMIN_URL).set(drivername="postgresql", database=name)
+    dagster_url = sa.make_url(postgres_admin_url).set(drivername="postgresql", database=name)
     env = {**cli_env, "DAGSTER_POSTGRES_URL": dagster_url.render_as_string(hide_password=False)}
     try:
         _starhouse("db", "upgrade", env=env)

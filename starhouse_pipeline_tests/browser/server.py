@@ -1,4 +1,4 @@
-"""A real `dagster dev` (webserver and daemon) on a free local port, with a warehouse of its own.
+"""A real `starhouse dev` (webserver and daemon) on a free local port, with a warehouse of its own.
 
 Everything it touches is temporary: DAGSTER_HOME, the SQLite warehouse (migrated, holding the
 sample CRM state) and the inbox the sensor watches; the reports its runs write into
@@ -40,7 +40,7 @@ SHUTDOWN_TIMEOUT_S = 30
 
 @dataclass(frozen=True)
 class DagsterDev:
-    """A running `dagster dev` and the places it reads from."""
+    """A running `starhouse dev` and the places it reads from."""
 
     url: str
     home: Path
@@ -70,7 +70,7 @@ def prepare_warehouse(path: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> str:
 
 @contextmanager
 def running_dagster_dev(root: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> Iterator[DagsterDev]:
-    """Start `dagster dev` with everything under `root`; stop it (and its children) on exit."""
+    """Start `starhouse dev` with everything under `root`; stop it (and its children) on exit."""
     root.mkdir(parents=True, exist_ok=True)
     inbox = root / "inbox"
     inbox.mkdir(exist_ok=True)
@@ -82,16 +82,8 @@ def running_dagster_dev(root: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> Iterator[
     environ[INBOX_DIR_ENV] = str(inbox)
     port = free_port()
     log = root / "dagster-dev.log"
-    command = [
-        str(Path(sys.executable).with_name("dagster")),
-        "dev",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "-w",
-        str(PROJECT_ROOT / "workspace.yaml"),
-    ]
+    # What `make dev` runs, so the tests see the UI a person gets.
+    command = [str(Path(sys.executable).with_name("starhouse")), "dev", "--port", str(port)]
     latest = REPORTS_DIR / "latest.md"
     latest_before = latest.read_bytes() if latest.exists() else None
     with log.open("wb") as log_file:
@@ -106,7 +98,7 @@ def running_dagster_dev(root: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> Iterator[
         url = f"http://127.0.0.1:{port}"
         runs: list[str] = []
         try:
-            _wait_until_serving(url, process, log)
+            wait_until_serving(url, process, log)
             yield DagsterDev(url=url, home=home, inbox=inbox, database_url=database_url, log=log)
         finally:
             with suppress(OSError, KeyError, TypeError, ValueError):
@@ -115,11 +107,12 @@ def running_dagster_dev(root: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> Iterator[
             _remove_reports_of(runs, latest_before)
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Return once the webserver answers; fail with the log's tail if it exits or never does."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"dagster dev exited with {process.returncode}:\n{_tail(log)}")
+            raise RuntimeError(f"starhouse dev exited with {process.returncode}:\n{_tail(log)}")
         try:
             with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
                 if response.status == 200:
@@ -127,11 +120,11 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.5)
-    raise TimeoutError(f"dagster dev did not serve {url} in {STARTUP_TIMEOUT_S}s:\n{_tail(log)}")
+    raise TimeoutError(f"starhouse dev did not serve {url} in {STARTUP_TIMEOUT_S}s:\n{_tail(log)}")
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM lets `dagster dev` shut its webserver and daemon down; then nothing is left."""
+    """SIGTERM lets `starhouse dev` shut its webserver and daemon down; then nothing is left."""
     group = process.pid
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -145,7 +138,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def run_ids(url: str) -> list[str]:
-    """The ids of every run this `dagster dev` knows, from its GraphQL API."""
+    """The ids of every run this `starhouse dev` knows, from its GraphQL API."""
     query = "{ runsOrError { ... on Runs { results { runId } } } }"
     request = urllib.request.Request(
         f"{url}/graphql",

@@ -47,6 +47,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1600, "height": 1000}
 
 RUN_DONE = re.compile(r"^(Success|Failure|Canceled)$")
+# The dialog's title; "launchpad" also appears in config docs the dialog may be showing.
+LAUNCHPAD_TITLE = re.compile(r"^Launchpad")
 
 LOAD_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 180_000
@@ -165,7 +167,7 @@ class DagsterUI:
         """
         self.page.get_by_role("button", name="Materialize all").click(modifiers=["Shift"])
         launchpad = self.page.get_by_role("dialog")
-        expect(launchpad.get_by_text("Launchpad")).to_be_visible()
+        expect(launchpad.get_by_text(LAUNCHPAD_TITLE)).to_be_visible()
         launchpad.get_by_text("ops:", exact=True).first.click()
         self.page.keyboard.press("ControlOrMeta+a")
         self.page.keyboard.insert_text(config_yaml)

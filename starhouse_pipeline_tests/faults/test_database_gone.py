@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from starhouse_pipeline.warehouse import bookkeeping
 from starhouse_pipeline.warehouse.tables import import_runs, transactions
 from starhouse_pipeline_tests.bad_input.running import run_job, step_failure_messages
-from starhouse_pipeline_tests.conftest import ADMIN_URL
 from starhouse_pipeline_tests.faults.state import (
     IDS,
     count,
@@ -24,16 +23,16 @@ from starhouse_pipeline_tests.support import fetch_all
 
 
 @contextmanager
-def _admin() -> Iterator[sa.Connection]:
-    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+def _admin(admin_url: str) -> Iterator[sa.Connection]:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         yield connection
     engine.dispose()
 
 
-def _drop_connections(database: str, *, refuse_new: bool) -> None:
+def _drop_connections(admin_url: str, database: str, *, refuse_new: bool) -> None:
     """Terminate every session on the database, as a server restart or a network cut would."""
-    with _admin() as admin:
+    with _admin(admin_url) as admin:
         if refuse_new:
             admin.execute(sa.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
         admin.execute(
@@ -46,7 +45,7 @@ def _drop_connections(database: str, *, refuse_new: bool) -> None:
 
 
 def _cut_during_load(
-    monkeypatch: pytest.MonkeyPatch, database: str, *, refuse_new: bool
+    monkeypatch: pytest.MonkeyPatch, admin_url: str, database: str, *, refuse_new: bool
 ) -> Callable[[], int]:
     """Drop the connection right after the load's inserts and updates, before its commit."""
     original = bookkeeping.finish_import_run
@@ -56,7 +55,7 @@ def _cut_during_load(
         original(*args, **kwargs)
         if not cuts:
             cuts.append(1)
-            _drop_connections(database, refuse_new=refuse_new)
+            _drop_connections(admin_url, database, refuse_new=refuse_new)
 
     monkeypatch.setattr(bookkeeping, "finish_import_run", finish_then_cut)
     return lambda: len(cuts)
@@ -64,16 +63,20 @@ def _cut_during_load(
 
 @pytest.mark.postgres
 def test_database_gone_for_good_fails_clearly_and_writes_nothing_partial(
-    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: dict
+    postgres_url: str,
+    postgres_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reference: dict,
 ) -> None:
     database = sa.make_url(postgres_url).database
     seed_crm(postgres_url)
     export = make_export(tmp_path / "kajabi.csv", IDS)
-    cuts = _cut_during_load(monkeypatch, database, refuse_new=True)
+    cuts = _cut_during_load(monkeypatch, postgres_admin_url, database, refuse_new=True)
     try:
         result = run_job(postgres_url, export, max_quarantine_share=1.0)
     finally:
-        with _admin() as admin:
+        with _admin(postgres_admin_url) as admin:
             admin.execute(sa.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
 
     assert cuts() == 1
@@ -97,11 +100,15 @@ def test_database_gone_for_good_fails_clearly_and_writes_nothing_partial(
 
 @pytest.mark.postgres
 def test_a_dropped_connection_is_retried_and_the_run_succeeds(
-    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference: dict
+    postgres_url: str,
+    postgres_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reference: dict,
 ) -> None:
     database = sa.make_url(postgres_url).database
     seed_crm(postgres_url)
-    cuts = _cut_during_load(monkeypatch, database, refuse_new=False)
+    cuts = _cut_during_load(monkeypatch, postgres_admin_url, database, refuse_new=False)
 
     result = run_job(
         postgres_url, make_export(tmp_path / "kajabi.csv", IDS), max_quarantine_share=1
