@@ -110,7 +110,8 @@ def signup_cohorts(
 
 
 def retention_grid(cohorts: pl.DataFrame, months: int = 12) -> pl.DataFrame:
-    """The classic triangle: one row per cohort, one column per month since signup (%)."""
+    """The classic triangle: one row per cohort and currency, one column per month since
+    signup (%)."""
     if cohorts.is_empty():
         return cohorts
     return (
@@ -119,6 +120,8 @@ def retention_grid(cohorts: pl.DataFrame, months: int = 12) -> pl.DataFrame:
             (pl.col("customer_retention") * 100).round(1).alias("retention_pct"),
             pl.col("months_since_signup").cast(pl.String).alias("m"),
         )
-        .pivot(on="m", index=["cohort_month", "cohort_customers"], values="retention_pct")
-        .sort("cohort_month", descending=True)
+        .pivot(
+            on="m", index=["currency", "cohort_month", "cohort_customers"], values="retention_pct"
+        )
+        .sort(["currency", "cohort_month"], descending=[False, True])
     )
