@@ -1,9 +1,10 @@
-"""Regenerate the README's pictures of the Dagster UI (docs/img/*.png).
+"""Regenerate the README's pictures of the Dagster UI and the revenue dashboard (docs/img/*.png).
 
 Runs the browser tests' own flow (starhouse_pipeline_tests/browser/) against a throwaway
-`dagster dev` over a fresh warehouse holding the sample CRM state, in Debian's Chromium:
+`dagster dev` over a fresh warehouse holding the sample CRM state, in Debian's Chromium; the
+dashboard is the one `analytics_job` writes for the bundled sample, opened from its file:
 
-    .venv/bin/python scripts/screenshots.py [--out docs/img]
+    .venv/bin/python scripts/screenshots.py [--out docs/img] [--only ui|dashboard]
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from playwright.sync_api import expect, sync_playwright
 
 from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
 from starhouse_pipeline.settings import PROJECT_ROOT, SAMPLE_CRM_DIR
+from starhouse_pipeline_tests.browser.dashboard import (
+    DASHBOARD_VIEWPORT,
+    build_sample_dashboard,
+    open_dashboard,
+)
 from starhouse_pipeline_tests.browser.server import running_dagster_dev
 from starhouse_pipeline_tests.browser.ui import (
     SAMPLE_LAUNCHPAD_YAML,
@@ -34,8 +40,41 @@ VIEWPORT = {"width": 1680, "height": 1000}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DOCS_IMG, help="where the PNGs go")
-    out = parser.parse_args(argv).out
+    parser.add_argument(
+        "--only", choices=("ui", "dashboard"), help="only the Dagster UI, or only the dashboard"
+    )
+    arguments = parser.parse_args(argv)
+    out = arguments.out
     out.mkdir(parents=True, exist_ok=True)
+    if arguments.only != "dashboard":
+        ui_pictures(out)
+    if arguments.only != "ui":
+        dashboard_picture(out)
+    return 0
+
+
+def _wrote(path: Path) -> None:
+    sys.stderr.write(f"wrote {path}\n")
+
+
+def dashboard_picture(out: Path) -> None:
+    """The top of the sample's revenue dashboard: MRR and revenue by month."""
+    with tempfile.TemporaryDirectory(prefix="starhouse-dashboard-") as root:
+        # Built before Playwright starts: its event loop must not wrap the in-process runs.
+        page_file = build_sample_dashboard(Path(root))
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = browser.new_context(viewport=DASHBOARD_VIEWPORT).new_page()
+            blank = [name for name, marks in open_dashboard(page, page_file).items() if not marks]
+            if blank:
+                raise SystemExit(f"the dashboard drew nothing in {blank}")
+            page.screenshot(path=out / "revenue_dashboard.png")
+            _wrote(out / "revenue_dashboard.png")
+            browser.close()
+
+
+def ui_pictures(out: Path) -> None:
+    """The Dagster UI's pictures, from a throwaway `dagster dev`."""
     with (
         tempfile.TemporaryDirectory(prefix="starhouse-screenshots-") as root,
         running_dagster_dev(Path(root), SAMPLE_CRM_DIR) as dev,
@@ -48,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def save(name: str) -> None:
             page.screenshot(path=out / f"{name}.png")
-            sys.stderr.write(f"wrote {out / name}.png\n")
+            _wrote(out / f"{name}.png")
 
         ui.open_import_job()
         run_id = ui.materialize_with_config(SAMPLE_LAUNCHPAD_YAML)
@@ -84,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
         expect(page.get_by_text("missing required column(s) Customer Email").first).to_be_visible()
         save("failed-run")
         browser.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from starhouse_pipeline.defs import analytics, assets, checks
+from starhouse_pipeline.defs import analytics, assets, checks, dashboard
 from starhouse_pipeline.defs.automation import daily_import_schedule, import_job, inbox_sensor
 from starhouse_pipeline.defs.io import frame_files_io_manager
 from starhouse_pipeline.defs.report import import_report
@@ -17,7 +17,7 @@ from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
     """All definitions; tests pass their own warehouse."""
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([assets, analytics]), import_report],
+        assets=[*dg.load_assets_from_modules([assets, analytics, dashboard]), import_report],
         asset_checks=[
             *dg.load_asset_checks_from_modules([checks, analytics]),
             checks.quarantine_share_check(),

@@ -7,6 +7,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 SAMPLES_DIR = DATA_DIR / "samples"
 INBOX_DIR = DATA_DIR / "inbox"
 REPORTS_DIR = DATA_DIR / "reports"
+DASHBOARD_FILE = DATA_DIR / "dashboard" / "revenue_dashboard.html"
 EMBEDDED_WAREHOUSE_DIR = PROJECT_ROOT / ".warehouse"
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
 
@@ -24,6 +25,7 @@ DEFAULT_PIPELINE_SCHEMA = "starhouse"
 # The schema name the pipeline's tables are declared in; translated to the configured one.
 PIPELINE_SCHEMA = "starhouse"
 INBOX_DIR_ENV = "STARHOUSE_INBOX_DIR"
+DASHBOARD_PATH_ENV = "STARHOUSE_DASHBOARD_PATH"
 
 SOURCE_SYSTEM = "kajabi"
 ENRICHMENT_SOURCE = "kajabi_transaction"

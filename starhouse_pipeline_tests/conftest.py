@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from starhouse_pipeline.settings import PIPELINE_SCHEMA
+from starhouse_pipeline.settings import DASHBOARD_PATH_ENV, PIPELINE_SCHEMA
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import upgrade_database
 from starhouse_pipeline_tests import postgres_server
@@ -27,8 +27,10 @@ SERVER_USED = pytest.StashKey[str]()
 
 @pytest.fixture(autouse=True)
 def _isolated_reports_and_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep tests from writing into the project's data/reports or .dagster_home."""
+    """Keep tests from writing into the project's data/reports, data/dashboard or
+    .dagster_home."""
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv(DASHBOARD_PATH_ENV, str(tmp_path / "dashboard" / "revenue_dashboard.html"))
     monkeypatch.setattr("starhouse_pipeline.defs.report.REPORTS_DIR", tmp_path / "reports")
 
 

@@ -1,5 +1,6 @@
 """Revenue analytics as assets: each reads the warehouse, computes with the pure functions in
-`domain.analytics`, replaces its metric table, and shows its latest values and a chart.
+`domain.analytics`, replaces its metric table, and shows its latest values and its charts
+(one per currency, over business months; `domain.analytics.charts`).
 
 They depend on `loaded_transactions` by key only (`deps`), so they can be materialized after
 any import, or on their own against whatever the warehouse holds; none depends on the
@@ -21,14 +22,18 @@ from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import formatting
 from starhouse_pipeline.domain import people as people_rules
 from starhouse_pipeline.domain import subscriptions as subscription_rules
+from starhouse_pipeline.domain.analytics import charts
 from starhouse_pipeline.domain.analytics import mrr as mrr_metrics
 from starhouse_pipeline.domain.analytics import payments as payment_metrics
 from starhouse_pipeline.domain.analytics import products as product_metrics
 from starhouse_pipeline.domain.analytics import refunds as refund_metrics
 from starhouse_pipeline.domain.analytics import retention as retention_metrics
 from starhouse_pipeline.domain.analytics import revenue as revenue_metrics
-from starhouse_pipeline.domain.analytics.charts import bar_chart_markdown
-from starhouse_pipeline.domain.analytics.frames import MetricOptions, divide_money
+from starhouse_pipeline.domain.analytics.frames import (
+    MetricOptions,
+    divide_money,
+    transaction_months,
+)
 from starhouse_pipeline.domain.export_contract import ExportContractError
 from starhouse_pipeline.domain.formatting import markdown_table, money, money_by_currency, percent
 from starhouse_pipeline.domain.report import (
@@ -47,7 +52,9 @@ from starhouse_pipeline.warehouse import products as warehouse_products
 
 ANALYTICS_GROUP = "analytics"
 _AFTER_IMPORT = ["loaded_transactions"]
-_CHART_MONTHS = 24
+# The `by_month` tables in metadata show the latest months and say so; the charts and the
+# `analytics_*` tables hold every month.
+_TABLE_MONTHS = 24
 
 
 class AnalyticsOptions(dg.ConfigurableResource):
@@ -118,15 +125,30 @@ def as_plot_number(amount: Decimal | None) -> float:
     return float(amount) if amount is not None else 0.0
 
 
-def _month_labels(frame: pl.DataFrame) -> list[str]:
-    return [month.strftime("%Y-%m") for month in frame.get_column("month")]
+def _charts(built: list[charts.Chart]) -> dg.MetadataValue:
+    """The charts as images in one Markdown value (shown by *Show Markdown* in the UI)."""
+    return dg.MetadataValue.md(charts.charts_markdown(built))
 
 
-def _series(frame: pl.DataFrame, columns: dict[str, str]) -> dict[str, list[float]]:
-    return {
-        label: [as_plot_number(v) for v in frame.get_column(column)]
-        for label, column in columns.items()
-    }
+def _by_month(frame: pl.DataFrame, columns: tuple[str, ...] = ()) -> dg.MetadataValue:
+    """The latest months of a monthly frame, every currency, newest first, saying how many
+    of all the months it shows."""
+    if frame.is_empty():
+        return dg.MetadataValue.md("_none_")
+    months = frame.get_column("month").unique().sort()
+    kept = months.tail(_TABLE_MONTHS)
+    shown = frame.filter(pl.col("month").is_in(kept.implode())).sort(
+        ["month", "currency"], descending=[True, False]
+    )
+    if columns:
+        shown = shown.select(columns)
+    scope = (
+        f"last {kept.len()} of {months.len()} months"
+        if months.len() > kept.len()
+        else f"all {months.len()} months"
+    )
+    table = markdown_table(shown, max_rows=shown.height)
+    return dg.MetadataValue.md(f"_{scope}, every currency, newest first_\n\n{table}")
 
 
 def _latest_values(frame: pl.DataFrame, columns: tuple[str, ...]) -> dict:
@@ -134,7 +156,7 @@ def _latest_values(frame: pl.DataFrame, columns: tuple[str, ...]) -> dict:
     if frame.is_empty():
         return {}
     last = frame.row(-1, named=True)
-    metadata: dict = {"latest_month": str(last["month"])}
+    metadata: dict = {"latest_month": str(last["month"]), "latest_currency": last["currency"]}
     for column in columns:
         value = last[column]
         if isinstance(value, Decimal):
@@ -155,7 +177,8 @@ def _summary(text: str) -> dict:
 
 
 def _main_currency(frame: pl.DataFrame) -> pl.DataFrame:
-    """The rows of the currency with the most rows; charts never mix currencies."""
+    """The rows of the currency with the most rows, for the `latest_*` numbers Dagster plots
+    (they are named with `latest_currency`; the charts and tables show every currency)."""
     if frame.is_empty():
         return frame
     top = frame.get_column("currency").value_counts(sort=True).row(0)[0]
@@ -178,7 +201,6 @@ def revenue_by_month(
     )
     _replace(warehouse, {analytics_tables.revenue_monthly: revenue})
     monthly = revenue_metrics.revenue_totals(revenue)
-    shown = _main_currency(monthly).tail(_CHART_MONTHS)
     by_source = revenue_metrics.revenue_totals(revenue, by=("source_system", "currency"))
     last = _last_row(_main_currency(monthly))
     summary = (
@@ -192,14 +214,8 @@ def revenue_by_month(
             **_summary(summary),
             "rows": revenue.height,
             **_latest_values(_main_currency(monthly), ("gross", "refunds", "net")),
-            "chart": dg.MetadataValue.md(
-                bar_chart_markdown(
-                    "Revenue by month",
-                    _month_labels(shown),
-                    _series(shown, {"gross": "gross", "refunds": "refunds"}),
-                )
-            ),
-            "by_month": dg.MetadataValue.md(markdown_table(shown.reverse())),
+            "chart": _charts(charts.revenue_charts(monthly)),
+            "by_month": _by_month(monthly),
             "by_source_system": dg.MetadataValue.md(markdown_table(by_source)),
         }
     )
@@ -232,11 +248,14 @@ def product_performance(
         if top
         else "No product sales in the warehouse yet."
     )
+    months = charts.period(transaction_months(transactions, options.reporting_timezone))
     return dg.MaterializeResult(
         metadata={
             **_summary(summary),
             "products": performance.height,
             "pairs": pairs.height,
+            "chart": _charts(charts.product_charts(performance, months)),
+            "pairs_chart": _charts(charts.product_pair_chart(pairs, months)),
             "top_products": dg.MetadataValue.md(
                 markdown_table(
                     performance.select(
@@ -316,7 +335,6 @@ def mrr_movements(
         warehouse,
         {analytics_tables.customer_mrr: movements, analytics_tables.mrr_monthly: summary},
     )
-    shown = _main_currency(summary).tail(_CHART_MONTHS)
     interval_sources = charges.group_by("interval_source").len().sort("interval_source")
     last = _last_row(_main_currency(summary))
     return dg.MaterializeResult(
@@ -342,40 +360,24 @@ def mrr_movements(
                     "net_mrr_churn_rate",
                 ),
             ),
-            "chart": dg.MetadataValue.md(
-                bar_chart_markdown(
-                    "MRR movements by month",
-                    _month_labels(shown),
-                    _series(
-                        shown,
-                        {
-                            "new": "new_mrr",
-                            "expansion": "expansion_mrr",
-                            "reactivation": "reactivation_mrr",
-                            "contraction": "contraction_mrr",
-                            "churn": "churned_mrr",
-                        },
-                    ),
-                )
-            ),
-            "by_month": dg.MetadataValue.md(
-                markdown_table(
-                    shown.reverse().select(
-                        "month",
-                        "currency",
-                        "mrr",
-                        "new_mrr",
-                        "expansion_mrr",
-                        "contraction_mrr",
-                        "churned_mrr",
-                        "reactivation_mrr",
-                        "customers",
-                        "customer_churn_rate",
-                        "net_mrr_churn_rate",
-                        "arpa",
-                        "ltv",
-                    )
-                )
+            "chart": _charts(charts.mrr_charts(summary)),
+            "by_month": _by_month(
+                summary,
+                (
+                    "month",
+                    "currency",
+                    "mrr",
+                    "new_mrr",
+                    "expansion_mrr",
+                    "contraction_mrr",
+                    "churned_mrr",
+                    "reactivation_mrr",
+                    "customers",
+                    "customer_churn_rate",
+                    "net_mrr_churn_rate",
+                    "arpa",
+                    "ltv",
+                ),
             ),
         }
     )
@@ -435,6 +437,7 @@ def customer_value(
                 as_plot_number(latest.get("average_per_customer"))
             ),
             "by_currency": dg.MetadataValue.md(markdown_table(per_currency)),
+            "chart": _charts(charts.customer_value_charts(values)),
         }
     )
 
@@ -474,7 +477,6 @@ def failed_payment_recovery(
     }
     decided = outcomes["recovered"] + outcomes["lost"]
     recovery_rate = round(outcomes["recovered"] / decided, 4) if decided else None
-    shown = _main_currency(monthly).tail(_CHART_MONTHS) if monthly.height else monthly
     return dg.MaterializeResult(
         metadata={
             **_summary(
@@ -488,7 +490,8 @@ def failed_payment_recovery(
             **outcomes,
             "recovery_rate": dg.MetadataValue.float(recovery_rate or 0.0),
             "recovery_window_days": options.recovery_window_days,
-            "by_month": dg.MetadataValue.md(markdown_table(shown.reverse())),
+            "chart": _charts(charts.failed_payment_charts(monthly)),
+            "by_month": _by_month(monthly),
         }
     )
 
@@ -521,6 +524,7 @@ def refund_analysis(
             "refunds": links.height,
             "unlinked_refunds": unlinked,
             "links": dg.MetadataValue.md(markdown_table(by_link)),
+            "chart": _charts(charts.refund_charts(monthly)),
             "refunds_by_month": dg.MetadataValue.md(
                 markdown_table(
                     monthly.filter(pl.col("refund_count") > 0)
@@ -584,13 +588,14 @@ def signup_cohorts(
         transactions, active, as_of, options.reporting_timezone
     )
     _replace(warehouse, {analytics_tables.cohorts: cohorts})
-    grid = retention_metrics.retention_grid(_main_currency(cohorts))
+    grid = retention_metrics.retention_grid(cohorts)
     cohort_count = cohorts.select("cohort_month", "currency").unique().height
     months = [column for column in grid.columns if column.isdigit()]
     return dg.MaterializeResult(
         metadata={
             **_summary(f"{formatting.count(cohort_count)} monthly signup cohorts"),
             "cohorts": cohort_count,
+            "chart": _charts(charts.cohort_charts(cohorts)),
             "customer_retention": dg.MetadataValue.md(
                 markdown_table(grid, max_rows=24, rates=months, what="cohorts")
             ),

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from starhouse_pipeline.defs.assets import IMPORT_GROUP, validated_columns
+from starhouse_pipeline.defs.dashboard import dashboard_path
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.contacts import ContactOutcome
 from starhouse_pipeline.domain.report import (
@@ -26,6 +27,17 @@ ANALYTICS_NOTE = (
     "`analytics`: run `analytics_job` (or `starhouse analytics`) after an import to refresh "
     "them; definitions in docs/metrics.md"
 )
+
+
+def dashboard_note(instance: dg.DagsterInstance) -> list[str]:
+    """A line pointing at the revenue dashboard, once `analytics_job` has written one."""
+    path = dashboard_path(instance)
+    if not path.exists():
+        return []
+    return [
+        f"Revenue dashboard (charts as of the last `analytics_job`): `{path}`; "
+        "`starhouse dashboard` opens it"
+    ]
 
 
 class ReportConfig(dg.Config):
@@ -65,7 +77,7 @@ def import_report(
         contact_counts=dict(contact_enrichments.counts),
         totals_before=loaded_transactions.totals_before,
         totals_after=totals_after,
-        notes=[ANALYTICS_NOTE],
+        notes=[ANALYTICS_NOTE, *dashboard_note(context.instance)],
     )
     markdown = render_import_report(inputs)
     path = _write_report(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from starhouse_pipeline.instance import DAGSTER_POSTGRES_URL_ENV, prepare_dagster_home
 from starhouse_pipeline.settings import (
+    DASHBOARD_PATH_ENV,
     DATABASE_URL_ENV,
     INBOX_DIR_ENV,
     PROJECT_ROOT,
@@ -80,6 +81,7 @@ def running_dagster_dev(root: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> Iterator[
     database_url = prepare_warehouse(root / "warehouse.db", crm_dir)
     environ[DATABASE_URL_ENV] = database_url
     environ[INBOX_DIR_ENV] = str(inbox)
+    environ[DASHBOARD_PATH_ENV] = str(root / "dashboard" / "revenue_dashboard.html")
     port = free_port()
     log = root / "dagster-dev.log"
     # What `make dev` runs, so the tests see the UI a person gets.

@@ -101,5 +101,11 @@ def rate(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     return pl.when(denominator != 0).then(ratio.round(RATE_DECIMALS))
 
 
+def transaction_months(transactions: pl.DataFrame, timezone: str) -> pl.Series:
+    """The months of the completed rows: the period an all-time metric covers."""
+    completed = transactions.filter(pl.col("status") == COMPLETED)
+    return completed.select(month_of("transaction_date", timezone).alias("month")).to_series()
+
+
 def month_range(first: date, last: date) -> pl.Series:
     return pl.date_range(first, last, "1mo", eager=True).alias("month")

@@ -110,13 +110,18 @@ def signup_cohorts(
 
 
 def retention_grid(cohorts: pl.DataFrame, months: int = 12) -> pl.DataFrame:
-    """The classic triangle: one row per cohort, one column per month since signup, each
-    cell the customer retention rate (`domain.formatting` shows it as a percentage)."""
+    """The classic triangle: one row per cohort and currency, one column per month since
+    signup, each cell the customer retention rate (`domain.formatting` shows it as a
+    percentage)."""
     if cohorts.is_empty():
         return cohorts
     return (
         cohorts.filter(pl.col("months_since_signup") <= months)
         .with_columns(pl.col("months_since_signup").cast(pl.String).alias("m"))
-        .pivot(on="m", index=["cohort_month", "cohort_customers"], values="customer_retention")
-        .sort("cohort_month", descending=True)
+        .pivot(
+            on="m",
+            index=["currency", "cohort_month", "cohort_customers"],
+            values="customer_retention",
+        )
+        .sort(["currency", "cohort_month"], descending=[False, True])
     )
