@@ -149,7 +149,13 @@ def test_analytics_job_writes_the_dashboard_after_the_sample_import(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     instance = dg.DagsterInstance.ephemeral()
-    first = run_import(sqlite_url, SAMPLE_EXPORT, instance=instance, reports_dir=tmp_path)
+    first = run_import(
+        sqlite_url,
+        SAMPLE_EXPORT,
+        instance=instance,
+        reports_dir=tmp_path,
+        allow_sample_in_this_warehouse=True,
+    )
     assert first.success
     assert "Revenue dashboard" not in materialization_metadata(first, "import_report")["report"]
 
@@ -194,6 +200,12 @@ def test_analytics_job_writes_the_dashboard_after_the_sample_import(
     assert revenue["chart"].count("data:image/svg+xml") == 2
     assert revenue["by_month"].startswith("_last 24 of 60 months, every currency")
 
-    again = run_import(sqlite_url, SAMPLE_EXPORT, instance=instance, reports_dir=tmp_path)
+    again = run_import(
+        sqlite_url,
+        SAMPLE_EXPORT,
+        instance=instance,
+        reports_dir=tmp_path,
+        allow_sample_in_this_warehouse=True,
+    )
     report = materialization_metadata(again, "import_report")["report"]
     assert f"Revenue dashboard (charts as of the last `analytics_job`): `{target}`" in report

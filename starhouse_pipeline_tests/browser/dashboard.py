@@ -30,7 +30,9 @@ def build_sample_dashboard(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     url = prepare_warehouse(root / "warehouse.db")
     instance = dg.DagsterInstance.ephemeral()
-    if not run_import(url, SAMPLE_EXPORT, instance=instance, reports_dir=root).success:
+    if not run_import(
+        url, SAMPLE_EXPORT, instance=instance, reports_dir=root, allow_sample_in_this_warehouse=True
+    ).success:
         raise RuntimeError("the sample import failed")
     path = root / "revenue_dashboard.html"
     result = (
