@@ -81,6 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     sample.set_defaults(handler=_load_sample)
     for command in JOB_COMMANDS:
         _add_job_command(commands, command)
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="recompute the metrics and open the revenue dashboard",
+        description="Run analytics_job through the Dagster instance (the run shows in the UI), "
+        "which writes the revenue dashboard, one HTML file that works offline, then open it "
+        "in a browser (or print its path where there is no display).",
+    )
+    dashboard.add_argument(
+        "--no-refresh",
+        action="store_true",
+        help="open the latest dashboard as it is, without recomputing the metrics",
+    )
+    dashboard.add_argument(
+        "--no-open", action="store_true", help="print the dashboard's path, open no browser"
+    )
+    dashboard.set_defaults(handler=_dashboard)
     dev = commands.add_parser("dev", help="the Dagster UI and daemon, bound to 127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(handler=_dev)
@@ -323,6 +339,45 @@ def _load_sample(args: argparse.Namespace) -> int:
         counts = load_crm_state(connection, args.directory)
     print("loaded sample CRM state: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
     return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from starhouse_pipeline.defs.dashboard import dashboard_path
+    from starhouse_pipeline.instance import prepare_dagster_home
+
+    if not args.no_refresh:
+        analytics = next(command for command in JOB_COMMANDS if command.name == "analytics")
+        status = _run_job_command(analytics, args)
+        if status:
+            return status
+    prepare_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        path = dashboard_path(instance)
+    if not path.exists():
+        print(
+            f"no revenue dashboard at {path} yet: run `starhouse dashboard` without "
+            "--no-refresh (or `starhouse analytics`) first",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"revenue dashboard: {path.as_uri()}")
+    if not args.no_open and _has_display():
+        import webbrowser
+
+        webbrowser.open(path.as_uri())
+    return 0
+
+
+def _has_display() -> bool:
+    """A browser can be shown: a desktop session, not a server's terminal (where Python's
+    webbrowser would start a text browser in it)."""
+    import os
+
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 def _dev(args: argparse.Namespace) -> int:

@@ -191,14 +191,32 @@ def test_every_job_has_a_command_and_each_run_is_recorded(cli_env, tmp_path):
     assert "revenue_by_month" in analysed.stdout
     assert "USD 22.00" in analysed.stdout
 
+    shown = _starhouse("dashboard", "--no-refresh", "--no-open", env=cli_env)
+    assert shown.returncode == 0, shown.stderr
+    uri = re.search(r"revenue dashboard: (file://\S+)", shown.stdout)
+    assert uri, shown.stdout
+    page = Path(uri.group(1).removeprefix("file://")).read_text(encoding="utf-8")
+    assert "<html" in page.lower()
+    assert "vega" in page.lower()
+
+
+def test_dashboard_says_when_there_is_none_yet(cli_env):
+    _starhouse("db", "upgrade", env=cli_env)
+    missing = {**cli_env, "STARHOUSE_DASHBOARD_PATH": str(Path(cli_env["DAGSTER_HOME"]) / "x.html")}
+
+    shown = _starhouse("dashboard", "--no-refresh", "--no-open", env=missing)
+
+    assert shown.returncode == 1
+    assert "no revenue dashboard" in shown.stderr
+
 
 def test_each_command_explains_itself(capsys):
-    for command in ("import", "import-subscriptions", "import-people", "analytics"):
+    for command in ("import", "import-subscriptions", "import-people", "analytics", "dashboard"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = capsys.readouterr().out
         assert "through the Dagster instance" in text, command
-        if command != "analytics":
+        if command not in ("analytics", "dashboard"):
             assert "--dry-run" in text, command
             assert "PATH" in text, command
 
