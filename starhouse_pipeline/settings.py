@@ -26,6 +26,8 @@ DEFAULT_PIPELINE_SCHEMA = "starhouse"
 PIPELINE_SCHEMA = "starhouse"
 INBOX_DIR_ENV = "STARHOUSE_INBOX_DIR"
 DASHBOARD_PATH_ENV = "STARHOUSE_DASHBOARD_PATH"
+# Where import reports go (default REPORTS_DIR), read when a run starts.
+REPORTS_DIR_ENV = "STARHOUSE_REPORTS_DIR"
 
 SOURCE_SYSTEM = "kajabi"
 ENRICHMENT_SOURCE = "kajabi_transaction"

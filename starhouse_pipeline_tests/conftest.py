@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from starhouse_pipeline.settings import DASHBOARD_PATH_ENV, PIPELINE_SCHEMA
+from starhouse_pipeline.settings import DASHBOARD_PATH_ENV, PIPELINE_SCHEMA, REPORTS_DIR_ENV
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import upgrade_database
 from starhouse_pipeline_tests import postgres_server
@@ -31,7 +31,7 @@ def _isolated_reports_and_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     .dagster_home."""
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     monkeypatch.setenv(DASHBOARD_PATH_ENV, str(tmp_path / "dashboard" / "revenue_dashboard.html"))
-    monkeypatch.setattr("starhouse_pipeline.defs.report.REPORTS_DIR", tmp_path / "reports")
+    monkeypatch.setenv(REPORTS_DIR_ENV, str(tmp_path / "reports"))
 
 
 @pytest.fixture(scope="session")

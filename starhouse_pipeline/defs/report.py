@@ -1,9 +1,11 @@
 """The import report asset: Markdown in the UI and a file under data/reports/."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from pydantic import Field
 
 from starhouse_pipeline.defs.assets import IMPORT_GROUP, validated_columns
 from starhouse_pipeline.defs.dashboard import dashboard_path
@@ -18,7 +20,7 @@ from starhouse_pipeline.domain.report import (
 )
 from starhouse_pipeline.domain.transactions import LoadOutcome
 from starhouse_pipeline.domain.validation import ValidatedTransactions
-from starhouse_pipeline.settings import REPORTS_DIR
+from starhouse_pipeline.settings import REPORTS_DIR, REPORTS_DIR_ENV
 from starhouse_pipeline.warehouse import transactions
 
 ANALYTICS_NOTE = (
@@ -43,7 +45,14 @@ def dashboard_note(instance: dg.DagsterInstance) -> list[str]:
 class ReportConfig(dg.Config):
     """Where the Markdown report file goes."""
 
-    reports_dir: str = str(REPORTS_DIR)
+    reports_dir: str = Field(
+        default="",
+        description="Folder for the report file. Default: STARHOUSE_REPORTS_DIR, else "
+        "data/reports/ in the project (read when the run starts).",
+    )
+
+    def resolved_dir(self) -> Path:
+        return Path(self.reports_dir or os.environ.get(REPORTS_DIR_ENV) or REPORTS_DIR)
 
 
 @dg.asset(group_name=IMPORT_GROUP, kinds={"markdown"}, ins=validated_columns(*REPORT_COLUMNS))
@@ -81,7 +90,7 @@ def import_report(
     )
     markdown = render_import_report(inputs)
     path = _write_report(
-        Path(config.reports_dir), context.run_id, loaded_transactions.dry_run, markdown
+        config.resolved_dir(), context.run_id, loaded_transactions.dry_run, markdown
     )
     return dg.MaterializeResult(
         metadata={

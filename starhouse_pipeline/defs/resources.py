@@ -89,29 +89,28 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def _lost_connection(error: sa.exc.DBAPIError) -> bool:
-    """A refused, dropped or terminated connection: worth retrying, unlike a data error."""
-    if not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
-        return False
+    """A refused, dropped or terminated connection: worth retrying, unlike a data error.
+
+    Said by the database's own codes, never by its (translatable) messages: PostgreSQL's
+    SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server shutting down,
+    crashed, or not yet accepting connections); a psycopg error with no SQLSTATE at all is the
+    client's own (it never reached the server); SQLite's SQLITE_CANTOPEN.
+    """
     if error.connection_invalidated or isinstance(error, sa.exc.InterfaceError):
         return True
-    text = str(error.orig).lower()
-    return any(sign in text for sign in _CONNECTION_LOST_SIGNS)
+    if not isinstance(error, sa.exc.OperationalError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlite_errorname", None) == "SQLITE_CANTOPEN":
+        return True
+    if not hasattr(original, "sqlstate"):
+        return False
+    sqlstate = original.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GOING_AWAY
 
 
-_CONNECTION_LOST_SIGNS = (
-    "connection failed",
-    "connection refused",
-    "could not connect",
-    "server closed the connection",
-    "terminating connection",
-    "connection is closed",
-    "the connection is lost",
-    "consuming input failed",
-    "database system is shutting down",
-    "database system is starting up",
-    "not currently accepting connections",
-    "unable to open database file",
-)
+# admin_shutdown, crash_shutdown, cannot_connect_now.
+_SERVER_GOING_AWAY = ("57P01", "57P02", "57P03")
 
 
 def _first_line(error: BaseException | None) -> str:

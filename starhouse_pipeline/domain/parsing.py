@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from starhouse_pipeline.domain import patterns
 from starhouse_pipeline.domain.mapping import STATUSES, TRANSACTION_TYPES
 from starhouse_pipeline.domain.masking import quoted_if_shaped
 from starhouse_pipeline.domain.reading import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
@@ -27,7 +28,6 @@ MAX_FIELD_CHARS = 65_536
 # are refused: Kajabi never writes them, and a refund is a separate negative row.
 _AMOUNT_PATTERN = r"^(?:-\$?|\$-?)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
 _MAX_ABS_AMOUNT = 10**10  # NUMERIC(12,2)
-_EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 # Shapes a value must have for a reason to quote it (see masking.quoted_if_shaped): a
 # misplaced name, email, phone or street never has them. Kajabi's codes are lower case.
 _ID_SHAPE = r"[A-Za-z0-9_-]{1,24}"
@@ -168,7 +168,7 @@ def row_rules() -> list[Rule]:
         ),
         Rule(
             "currency_code",
-            ~raw("currency").str.contains(r"^[A-Z]{3}$").fill_null(False),
+            ~raw("currency").str.contains(patterns.CURRENCY).fill_null(False),
             pl.format(
                 "Currency {} is not an ISO code", quoted_if_shaped(_text("Currency"), _CODE_SHAPE)
             ),
@@ -203,7 +203,7 @@ def row_rules() -> list[Rule]:
         ),
         Rule(
             "email_valid",
-            ~raw("email").str.contains(_EMAIL_PATTERN).fill_null(False),
+            ~raw("email").str.contains(patterns.EMAIL).fill_null(False),
             pl.lit("Customer Email is missing or malformed"),
         ),
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from starhouse_pipeline.domain import patterns
 from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS, is_blank
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.reading import LINE_COLUMN
@@ -68,7 +69,6 @@ SNAPSHOT_SCHEMA = {
     "deleted": pl.Boolean,
     **dict.fromkeys(PEOPLE_FIELDS, pl.String),
 }
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def validate_people(export: TextExport) -> ValidatedExport:
         ("well_formed_row", pl.col("_ragged"), pl.lit("row has a different number of fields")),
         (
             "email_valid",
-            ~pl.col("email").str.contains(_EMAIL).fill_null(False),
+            ~pl.col("email").str.contains(patterns.EMAIL).fill_null(False),
             pl.lit("Email is missing or malformed"),
         ),
     ]
@@ -125,10 +125,7 @@ def validate_people(export: TextExport) -> ValidatedExport:
 def _same(left: str, right: str) -> pl.Expr:
     """Equal once case, spacing and (for phones) punctuation are ignored."""
 
-    def key(column: str) -> pl.Expr:
-        return pl.col(column).str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
-
-    return key(left) == key(right)
+    return patterns.normalize_name(left) == patterns.normalize_name(right)
 
 
 def _same_phone(left: str, right: str) -> pl.Expr:

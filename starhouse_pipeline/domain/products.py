@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from starhouse_pipeline.domain.keys import CRM_KEY
+from starhouse_pipeline.domain.patterns import normalize_name
 
 PRODUCT_SCHEMA = {"id": CRM_KEY, "name": pl.String, "kajabi_offer_id": pl.String}
 
@@ -27,12 +28,6 @@ class ProductPlan:
     to_create: pl.DataFrame  # offer_id, name
     collisions: pl.DataFrame  # offer_id, name, reason
     renamed: pl.DataFrame  # offer_id, name (the export's title), created_as
-
-
-def normalize_name(column: str | pl.Expr) -> pl.Expr:
-    """Case, surrounding and repeated whitespace ignored."""
-    expr = pl.col(column) if isinstance(column, str) else column
-    return expr.str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
 
 
 # What `offers_in_export` reads of each valid row.

@@ -258,11 +258,8 @@ def _export_file(path: Path, sha256: str, size: int, encoding: str) -> ExportFil
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:

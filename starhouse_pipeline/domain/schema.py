@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from starhouse_pipeline.domain import patterns
 from starhouse_pipeline.domain.mapping import CRM_STATUSES, CRM_TRANSACTION_TYPES
 from starhouse_pipeline.domain.parsing import MONEY, UTC_TIMESTAMP
 
@@ -14,7 +15,7 @@ class TypedTransaction(pa.DataFrameModel):
 
     external_transaction_id: str = pa.Field(str_matches=r"^\d{1,18}$")
     amount: MONEY = pa.Field()
-    currency: str = pa.Field(str_matches=r"^[A-Z]{3}$")
+    currency: str = pa.Field(str_matches=patterns.CURRENCY)
     transaction_type: str = pa.Field(isin=list(CRM_TRANSACTION_TYPES))
     status: str = pa.Field(isin=list(CRM_STATUSES))
     transaction_date: UTC_TIMESTAMP = pa.Field()

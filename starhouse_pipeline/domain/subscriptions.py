@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from starhouse_pipeline.domain import patterns
 from starhouse_pipeline.domain.analytics.frames import divide_money
 from starhouse_pipeline.domain.reading import (
     LINE_COLUMN,
@@ -89,7 +90,6 @@ SUBSCRIPTION_STATUSES = {
 # subscription until it actually ends, so a pending cancellation is still MRR).
 PAYING_STATUSES = ("active", "pending_cancellation", "past_due")
 _AMOUNT = r"^\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 _DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%Y-%m-%d", "%m/%d/%Y")
 
 
@@ -240,7 +240,7 @@ def _rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
         ("id_present", pl.col("external_subscription_id").is_null(), pl.lit("ID is empty")),
         (
             "email_valid",
-            ~pl.col("email").str.contains(_EMAIL).fill_null(False),
+            ~pl.col("email").str.contains(patterns.EMAIL).fill_null(False),
             pl.lit("Customer Email is missing or malformed"),
         ),
         (
@@ -250,7 +250,7 @@ def _rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
         ),
         (
             "currency_code",
-            ~pl.col("currency").str.contains(r"^[A-Z]{3}$").fill_null(False),
+            ~pl.col("currency").str.contains(patterns.CURRENCY).fill_null(False),
             pl.format("Currency '{}' is not an ISO code", pl.col("currency")),
         ),
         (
@@ -377,15 +377,13 @@ def link_products(valid: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
     by_offer = products.filter(pl.col("kajabi_offer_id").is_not_null()).select(
         pl.col("kajabi_offer_id"), pl.col("id").alias("_by_offer")
     )
-    name_key = pl.col("name").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
+    name_key = patterns.normalize_name("name")
     by_name = (
         products.with_columns(name_key.alias("_name"))
         .filter(pl.len().over("_name") == 1)
         .select("_name", pl.col("id").alias("_by_name"), pl.col("kajabi_offer_id").alias("_other"))
     )
-    title_key = (
-        pl.col("offer_title").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
-    )
+    title_key = patterns.normalize_name("offer_title")
     linked = (
         valid.with_columns(title_key.alias("_name"))
         .join(by_offer, on="kajabi_offer_id", how="left")

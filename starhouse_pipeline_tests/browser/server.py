@@ -8,7 +8,6 @@ so stopping it stops the code server and any run still going, even when a test f
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -28,7 +27,7 @@ from starhouse_pipeline.settings import (
     DATABASE_URL_ENV,
     INBOX_DIR_ENV,
     PROJECT_ROOT,
-    REPORTS_DIR,
+    REPORTS_DIR_ENV,
     SAMPLE_CRM_DIR,
 )
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
@@ -82,12 +81,11 @@ def running_dagster_dev(root: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> Iterator[
     environ[DATABASE_URL_ENV] = database_url
     environ[INBOX_DIR_ENV] = str(inbox)
     environ[DASHBOARD_PATH_ENV] = str(root / "dashboard" / "revenue_dashboard.html")
+    environ[REPORTS_DIR_ENV] = str(root / "reports")
     port = free_port()
     log = root / "dagster-dev.log"
     # What `make dev` runs, so the tests see the UI a person gets.
     command = [str(Path(sys.executable).with_name("starhouse")), "dev", "--port", str(port)]
-    latest = REPORTS_DIR / "latest.md"
-    latest_before = latest.read_bytes() if latest.exists() else None
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             command,
@@ -98,15 +96,11 @@ def running_dagster_dev(root: Path, crm_dir: Path = SAMPLE_CRM_DIR) -> Iterator[
             start_new_session=True,
         )
         url = f"http://127.0.0.1:{port}"
-        runs: list[str] = []
         try:
             wait_until_serving(url, process, log)
             yield DagsterDev(url=url, home=home, inbox=inbox, database_url=database_url, log=log)
         finally:
-            with suppress(OSError, KeyError, TypeError, ValueError):
-                runs = run_ids(url)
             _stop(process)
-            _remove_reports_of(runs, latest_before)
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -137,32 +131,6 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
     with suppress(ProcessLookupError):
         os.killpg(group, signal.SIGKILL)
-
-
-def run_ids(url: str) -> list[str]:
-    """The ids of every run this `starhouse dev` knows, from its GraphQL API."""
-    query = "{ runsOrError { ... on Runs { results { runId } } } }"
-    request = urllib.request.Request(
-        f"{url}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        runs = json.load(response)["data"]["runsOrError"]["results"]
-    return [run["runId"] for run in runs]
-
-
-def _remove_reports_of(runs: list[str], latest_before: bytes | None) -> None:
-    """`import_report` writes into data/reports/; take out what these runs wrote there."""
-    for run_id in runs:
-        for path in REPORTS_DIR.glob(f"import-{run_id[:8]}*.md"):
-            path.unlink()
-    latest = REPORTS_DIR / "latest.md"
-    if latest.exists() and any(run_id in latest.read_text(encoding="utf-8") for run_id in runs):
-        if latest_before is None:
-            latest.unlink()
-        else:
-            latest.write_bytes(latest_before)
 
 
 def _tail(log: Path, lines: int = 40) -> str:

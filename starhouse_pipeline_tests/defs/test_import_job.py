@@ -292,3 +292,16 @@ def test_the_default_quarantine_gate_stops_the_load_of_a_mostly_bad_export(
     assert check_results(result)["quarantine_share_within_threshold"] is False
     assert not result.asset_materializations_for_node("loaded_transactions")
     assert fetch_all(seeded, sa.select(transactions)) == []
+
+
+def test_the_report_goes_where_the_environment_says_when_the_run_starts(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    elsewhere = tmp_path / "chosen reports"
+    monkeypatch.setenv("STARHOUSE_REPORTS_DIR", str(elsewhere))
+
+    result = run_import(sqlite_url, write_export(tmp_path / "export.csv", [export_row()]))
+
+    assert result.success
+    assert (elsewhere / "latest.md").read_text(encoding="utf-8").startswith("# Kajabi import")
+    assert len(list(elsewhere.glob(f"import-{result.run_id[:8]}*.md"))) == 1
