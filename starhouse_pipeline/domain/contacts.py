@@ -15,6 +15,8 @@ from starhouse_pipeline.domain.keys import CRM_KEY
 
 ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "state", "postal_code", "country")
 ENRICHABLE_FIELDS = ("phone", *ADDRESS_FIELDS)
+# Where a filled phone or address came from.
+ENRICHMENT_PROVENANCE = ("phone_source", "billing_address_source")
 # What `customers_in_export` reads of each valid row.
 CUSTOMER_COLUMNS = ("transaction_date", "email", "customer_name", *ENRICHABLE_FIELDS)
 CONTACT_SNAPSHOT_SCHEMA = {

@@ -193,13 +193,17 @@ def upsert_subscriptions(
     return counts
 
 
-def _held_subscription_hashes(connection: sa.Connection, ids: pl.Series) -> pl.DataFrame:
-    staged = stage_frame(
+def _stage_subscription_ids(connection: sa.Connection, ids: pl.Series) -> sa.Table:
+    return stage_frame(
         connection,
         "stage_subscription_ids",
         ids.alias("external_subscription_id").to_frame(),
         {"external_subscription_id": sa.Text()},
     )
+
+
+def _held_subscription_hashes(connection: sa.Connection, ids: pl.Series) -> pl.DataFrame:
+    staged = _stage_subscription_ids(connection, ids)
     rows = connection.execute(
         sa.select(subscriptions.c.external_subscription_id, subscriptions.c.source_row_hash)
         .join(staged, staged.c.external_subscription_id == subscriptions.c.external_subscription_id)
@@ -212,12 +216,7 @@ def _held_subscription_hashes(connection: sa.Connection, ids: pl.Series) -> pl.D
 
 def read_subscription_records(connection: sa.Connection, ids: pl.Series) -> pl.DataFrame:
     """The import's stored records for these Kajabi ids, as the pipeline last wrote them."""
-    staged = stage_frame(
-        connection,
-        "stage_subscription_ids",
-        ids.alias("external_subscription_id").to_frame(),
-        {"external_subscription_id": sa.Text()},
-    )
+    staged = _stage_subscription_ids(connection, ids)
     columns = list(CRM_SUBSCRIPTION_COLUMNS.values())
     rows = connection.execute(
         sa.select(*(subscriptions.c[c] for c in columns))
@@ -240,12 +239,7 @@ def read_subscription_records(connection: sa.Connection, ids: pl.Series) -> pl.D
 
 def read_subscriptions_by_id(connection: sa.Connection, ids: pl.Series) -> pl.DataFrame:
     """The stored subscriptions for these Kajabi ids: status, currency, amount, links."""
-    staged = stage_frame(
-        connection,
-        "stage_subscription_ids",
-        ids.alias("external_subscription_id").to_frame(),
-        {"external_subscription_id": sa.Text()},
-    )
+    staged = _stage_subscription_ids(connection, ids)
     rows = connection.execute(
         sa.select(
             subscriptions.c.external_subscription_id,

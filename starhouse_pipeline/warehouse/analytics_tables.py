@@ -11,21 +11,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from starhouse_pipeline.settings import PIPELINE_SCHEMA
-from starhouse_pipeline.warehouse.tables import JsonDocument, metadata
+from starhouse_pipeline.warehouse.tables import JsonDocument, metadata, own_id_column
 from starhouse_pipeline.warehouse.types import CrmKey, Money, UtcDateTime
 
 # Every table here is the pipeline's own; references to CRM rows have the CRM's key type.
 IdType = CrmKey
 _OWN = {"schema": PIPELINE_SCHEMA}
-
-
-def _id_column() -> sa.Column:
-    return sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-        sa.Identity(always=False),
-        primary_key=True,
-    )
 
 
 def _money(name: str) -> sa.Column:
@@ -49,7 +40,7 @@ def _computed_at() -> sa.Column:
 subscriptions = sa.Table(
     "kajabi_subscriptions",
     metadata,
-    _id_column(),
+    own_id_column(),
     sa.Column("source_system", sa.Text, nullable=False),
     sa.Column("external_subscription_id", sa.Text, nullable=False),
     sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id")),
@@ -82,7 +73,7 @@ sa.Index("ix_kajabi_subscriptions_product_id", subscriptions.c.product_id)
 contact_conflicts = sa.Table(
     "contact_conflicts",
     metadata,
-    _id_column(),
+    own_id_column(),
     sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id"), nullable=False),
     sa.Column("field", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import polars as pl
 import sqlalchemy as sa
 
+from starhouse_pipeline.domain.contacts import ENRICHABLE_FIELDS, ENRICHMENT_PROVENANCE
+from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS
 from starhouse_pipeline.warehouse import tables
 from starhouse_pipeline.warehouse.engine import schema_layout
 from starhouse_pipeline.warehouse.types import CrmKey, _TypedByTheDatabase
@@ -517,39 +519,15 @@ WRITTEN_ON_CREATE = {
         "email",
         "first_name",
         "last_name",
-        "phone",
-        "phone_source",
-        "address_line_1",
-        "address_line_2",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "billing_address_source",
+        *ENRICHABLE_FIELDS,
+        *ENRICHMENT_PROVENANCE,
         "source_system",
         "created_by_run_id",
         "created_at",
         "updated_at",
     ),
     "products": ("name", "kajabi_offer_id", "created_at", "updated_at"),
-    "transactions": (
-        "source_system",
-        "external_transaction_id",
-        "external_order_id",
-        "transaction_date",
-        "transaction_type",
-        "status",
-        "amount",
-        "currency",
-        "payment_method",
-        "payment_processor",
-        "raw_source",
-        "source_row_hash",
-        "contact_id",
-        "product_id",
-        "import_run_id",
-        "created_at",
-    ),
+    "transactions": (*TRANSACTION_RECORD_COLUMNS, "import_run_id", "created_at"),
 }
 # What the pipeline writes into every row of a table: a CHECK refusing it refuses the upgrade.
 CONSTANTS = {"transactions": {"source_system": "kajabi"}, "contacts": {"source_system": "kajabi"}}

@@ -68,8 +68,9 @@ def fill_crm_subscriptions(
             sa.select(sa.func.count()).select_from(new).where(~held)
         ).scalar_one()
         return CrmSubscriptionCounts(inserted, 0, 0, _without_product(connection, table))
-    kept = _person_values(connection, table, new, before, columns)
-    updated = _update_existing(connection, table, new, before, columns)
+    source, fields = _source(new, before, columns), [c for c in columns if c != KEY]
+    kept = _person_values(connection, table, source, fields)
+    updated = _update_existing(connection, table, source, fields)
     inserted = _insert_new(connection, table, new, columns, held)
     return CrmSubscriptionCounts(inserted, updated, kept, _without_product(connection, table))
 
@@ -107,43 +108,30 @@ def _ours_to_set(table: sa.Table, source: sa.Subquery, column: str) -> sa.Column
     return sa.or_(current.is_(None), current.is_not_distinct_from(source.c[f"before_{column}"]))
 
 
+def _differs(table: sa.Table, source: sa.Subquery, column: str) -> sa.ColumnElement[bool]:
+    return table.c[column].is_distinct_from(source.c[column])
+
+
 def _update_existing(
-    connection: sa.Connection,
-    table: sa.Table,
-    new: sa.Table,
-    before: sa.Table,
-    columns: list[str],
+    connection: sa.Connection, table: sa.Table, source: sa.Subquery, fields: list[str]
 ) -> int:
-    source = _source(new, before, columns)
-    fields = [c for c in columns if c != KEY]
-    changes = [
-        sa.and_(_ours_to_set(table, source, c), table.c[c].is_distinct_from(source.c[c]))
-        for c in fields
-    ]
     values = {
         c: sa.case((_ours_to_set(table, source, c), source.c[c]), else_=table.c[c]) for c in fields
     }
     if "updated_at" in table.c:
         values["updated_at"] = sa.func.now()
-    update = sa.update(table).where(table.c[KEY] == source.c[KEY], sa.or_(*changes)).values(values)
-    return count_affected(connection, update)
+    changes = [sa.and_(_ours_to_set(table, source, c), _differs(table, source, c)) for c in fields]
+    update = sa.update(table).where(table.c[KEY] == source.c[KEY], sa.or_(*changes))
+    return count_affected(connection, update.values(values))
 
 
 def _person_values(
-    connection: sa.Connection,
-    table: sa.Table,
-    new: sa.Table,
-    before: sa.Table,
-    columns: list[str],
+    connection: sa.Connection, table: sa.Table, source: sa.Subquery, fields: list[str]
 ) -> int:
     """How many fields hold a value a person set that differs from the export's (kept)."""
-    source = _source(new, before, columns)
     kept = [
-        sa.func.count().filter(
-            sa.and_(~_ours_to_set(table, source, c), table.c[c].is_distinct_from(source.c[c]))
-        )
-        for c in columns
-        if c != KEY
+        sa.func.count().filter(sa.and_(~_ours_to_set(table, source, c), _differs(table, source, c)))
+        for c in fields
     ]
     query = sa.select(*kept).select_from(table.join(source, table.c[KEY] == source.c[KEY]))
     return sum(connection.execute(query).one())

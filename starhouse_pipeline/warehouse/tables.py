@@ -40,7 +40,7 @@ def _id_column() -> sa.Column:
     return sa.Column("id", CrmKey(), sa.Identity(always=False), primary_key=True)
 
 
-def _own_id_column() -> sa.Column:
+def own_id_column() -> sa.Column:
     """The key of a table the pipeline owns: always its own BIGINT identity."""
     return sa.Column(
         "id",
@@ -142,7 +142,7 @@ import_runs = sa.Table(
 quarantined_rows = sa.Table(
     "quarantined_rows",
     metadata,
-    _own_id_column(),
+    own_id_column(),
     sa.Column("run_id", sa.Text, nullable=False),
     sa.Column("source_file", sa.Text, nullable=False),
     sa.Column("file_sha256", sa.Text, nullable=False),
@@ -161,7 +161,7 @@ sa.Index("ix_quarantined_rows_run_id", quarantined_rows.c.run_id)
 contact_enrichment_log = sa.Table(
     "contact_enrichment_log",
     metadata,
-    _own_id_column(),
+    own_id_column(),
     sa.Column("contact_id", CrmKey(), sa.ForeignKey("contacts.id"), nullable=False),
     sa.Column("field", sa.Text, nullable=False),
     sa.Column("value", sa.Text),

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.settings import PROJECT_ROOT
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
+from starhouse_pipeline.warehouse.locks import WAREHOUSE_WRITE_LOCK_KEY
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
     contacts,
@@ -207,3 +208,38 @@ def start_driver(
             text=True,
         )
     return Driver(process, log)
+
+
+def waiting_on_the_write_lock(url: str, timeout: float = 30.0) -> bool:
+    engine = create_warehouse_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                waiting = connection.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = :key"
+                    ),
+                    {"key": WAREHOUSE_WRITE_LOCK_KEY},
+                ).scalar_one()
+            if waiting:
+                return True
+            time.sleep(0.1)
+        return False
+    finally:
+        engine.dispose()
+
+
+def race_overlapping_imports(url: str, first: Path, second: Path) -> list[dict]:
+    """Import `first`, paused while it holds the write lock, then `second`; once the second
+    waits for the lock, let the first go on. Both outcomes, in that order."""
+    holder = start_driver(url, first, pause_after="products.read_products")
+    holder.wait_for_pause()
+    waiter = start_driver(url, second)
+    try:
+        waited = waiting_on_the_write_lock(url, timeout=60)
+    finally:
+        holder.resume()
+    assert waited, "the second import did not wait for the first"
+    return [holder.outcome(), waiter.outcome()]

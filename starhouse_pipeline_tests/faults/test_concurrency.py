@@ -6,21 +6,19 @@ waits at its next write and then plans against what the first committed.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
-from starhouse_pipeline.warehouse.locks import WAREHOUSE_WRITE_LOCK_KEY
 from starhouse_pipeline.warehouse.migrate import upgrade_database
 from starhouse_pipeline.warehouse.tables import contact_enrichment_log, contacts, products
 from starhouse_pipeline_tests.bad_input.running import run_job
 from starhouse_pipeline_tests.faults.state import (
     make_export,
+    race_overlapping_imports,
     seed_crm,
-    start_driver,
     warehouse_contents,
 )
 from starhouse_pipeline_tests.support import fetch_all
@@ -28,27 +26,6 @@ from starhouse_pipeline_tests.support import fetch_all
 pytestmark = pytest.mark.postgres
 
 FIRST, SECOND = range(1, 301), range(151, 451)
-
-
-def _waiting_on_the_write_lock(url: str, timeout: float = 30.0) -> bool:
-    engine = create_warehouse_engine(url)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            with engine.connect() as connection:
-                waiting = connection.execute(
-                    sa.text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                        "AND NOT granted AND ((classid::bigint << 32) | objid::bigint) = :key"
-                    ),
-                    {"key": WAREHOUSE_WRITE_LOCK_KEY},
-                ).scalar_one()
-            if waiting:
-                return True
-            time.sleep(0.1)
-        return False
-    finally:
-        engine.dispose()
 
 
 def _sequential(tmp_path: Path, exports: list[Path]) -> dict[str, list[tuple]]:
@@ -76,14 +53,7 @@ def test_concurrent_overlapping_imports_serialize_and_lose_nothing(
     first = make_export(tmp_path / "first.csv", FIRST)
     second = make_export(tmp_path / "second.csv", SECOND)
 
-    holder = start_driver(postgres_url, first, pause_after="products.read_products")
-    holder.wait_for_pause()
-    waiter = start_driver(postgres_url, second)
-    try:
-        assert _waiting_on_the_write_lock(postgres_url, timeout=60), "the second did not wait"
-    finally:
-        holder.resume()
-    outcomes = [holder.outcome(), waiter.outcome()]
+    outcomes = race_overlapping_imports(postgres_url, first, second)
 
     for outcome in outcomes:
         assert outcome["success"], outcome

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from starhouse_pipeline import cli
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.domain.contacts import ENRICHABLE_FIELDS, ENRICHMENT_PROVENANCE
 from starhouse_pipeline.settings import SAMPLE_EXPORT, SAMPLES_DIR
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import current_revision, plan_upgrade, upgrade_database
@@ -31,17 +32,7 @@ pytestmark = pytest.mark.postgres
 # What an import may change in a row that was there: an empty field it fills, the
 # provenance of that fill, and the timestamp the CRM's trigger sets on any update.
 _FILLABLE = {
-    "contacts": {
-        "phone",
-        "phone_source",
-        "address_line_1",
-        "address_line_2",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "billing_address_source",
-    },
+    "contacts": {*ENRICHABLE_FIELDS, *ENRICHMENT_PROVENANCE},
     "products": {"kajabi_offer_id"},
 }
 
@@ -363,21 +354,13 @@ def test_plan_names_every_refusal_and_exits_non_zero(
 
 def test_two_concurrent_imports_still_serialize(real_crm_url: str, tmp_path: Path):
     """The overlapping-exports race of `faults/test_concurrency.py`, on uuid keys and citext."""
-    from starhouse_pipeline_tests.faults.state import make_export, start_driver
-    from starhouse_pipeline_tests.faults.test_concurrency import _waiting_on_the_write_lock
+    from starhouse_pipeline_tests.faults.state import make_export, race_overlapping_imports
 
     url = _upgraded(real_crm_url)
     first = make_export(tmp_path / "first.csv", range(1, 201))
     second = make_export(tmp_path / "second.csv", range(101, 301))
 
-    holder = start_driver(url, first, pause_after="products.read_products")
-    holder.wait_for_pause()
-    waiter = start_driver(url, second)
-    try:
-        assert _waiting_on_the_write_lock(url, timeout=60), "the second did not wait"
-    finally:
-        holder.resume()
-    for outcome in (holder.outcome(), waiter.outcome()):
+    for outcome in race_overlapping_imports(url, first, second):
         assert outcome["success"], outcome
         assert all(outcome["checks"].values()), outcome["checks"]
     loaded, distinct = _execute(
