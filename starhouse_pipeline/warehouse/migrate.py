@@ -100,8 +100,9 @@ def _prepare_pipeline_schema(connection: sa.Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     layout = schema_layout(connection)
-    connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{layout.pipeline}"')
     inspector = sa.inspect(connection)
+    if layout.pipeline not in inspector.get_schema_names():
+        connection.exec_driver_sql(f'CREATE SCHEMA "{layout.pipeline}"')
     legacy = VERSION_TABLE in inspector.get_table_names(schema=layout.crm)
     current = VERSION_TABLE in inspector.get_table_names(schema=layout.pipeline)
     if legacy and not current:
@@ -131,7 +132,7 @@ def _current_revision(connection: sa.Connection) -> str | None:
 
 
 _DESCRIPTIONS = (
-    (r"CREATE SCHEMA IF NOT EXISTS (\S+)", "create schema {0} (if missing)"),
+    (r"CREATE SCHEMA (\S+)", "create schema {0}"),
     (r"CREATE TABLE (\S+) \(.*", "create table {0}"),
     (r"ALTER TABLE (\S+) ADD (?:COLUMN )?(\S+) (\S+).*", "add column {1} {2} to {0}"),
     (r"CREATE UNIQUE INDEX (\S+) ON (\S+) (.*)", "create unique index {0} on {1} {2}"),

@@ -402,3 +402,13 @@ def test_an_import_stops_before_any_write_when_the_crm_refuses_its_source_system
     assert "transactions_source_system_check" in failure.step_failure_data.error.message
     assert str(changes(before, crm_snapshot(url))) == "no changes"
     assert _execute(url, "SELECT count(*) FROM starhouse.import_runs")[0][0] == 0
+
+
+def test_plan_has_nothing_to_do_once_upgraded(real_crm_url: str):
+    engine = create_warehouse_engine(_upgraded(real_crm_url))
+
+    plan = plan_upgrade(engine)
+
+    assert (plan.refusals, plan.statements) == ([], [])
+    assert plan.from_revision == plan.to_revision == current_revision(engine)
+    engine.dispose()
