@@ -19,6 +19,7 @@ from pydantic import Field
 
 from starhouse_pipeline.defs.assets import WAREHOUSE_POOL
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
+from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import formatting
 from starhouse_pipeline.domain import people as people_rules
 from starhouse_pipeline.domain import subscriptions as subscription_rules
@@ -860,14 +861,12 @@ def people_import_never_overwrote(
         return dg.AssetCheckResult(passed=True, description="Dry run: nothing was written.")
     before = kajabi_people.snapshot
     with warehouse.transaction(dry_run=True) as connection:
-        now = warehouse_analytics.read_people_fields(connection, before["id"].to_list())
+        now = warehouse_contacts.read_contact_fields(
+            connection, before["id"].to_list(), people_rules.PEOPLE_FIELDS
+        )
         conflicts = warehouse_analytics.read_conflicts(connection, context.run.run_id)
-    fields = list(people_rules.PEOPLE_FIELDS)
-    held = before.unpivot(index="id", on=fields, variable_name="field").filter(
-        ~people_rules.is_blank("value")
-    )
-    current = now.unpivot(index="id", on=fields, variable_name="field", value_name="now")
-    changed = held.join(current, on=["id", "field"]).filter(pl.col("value") != pl.col("now"))
+    held = contact_rules.values_held(before, people_rules.PEOPLE_FIELDS)
+    changed = contact_rules.values_changed(held, now)
     return dg.AssetCheckResult(
         passed=changed.is_empty(),
         metadata={

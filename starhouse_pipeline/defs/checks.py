@@ -17,7 +17,13 @@ from starhouse_pipeline.defs.assets import (
 )
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import reconciliation
-from starhouse_pipeline.domain.contacts import ContactOutcome, is_blank
+from starhouse_pipeline.domain.contacts import (
+    ENRICHABLE_FIELDS,
+    ContactOutcome,
+    fills_over_values,
+    values_changed,
+    values_held,
+)
 from starhouse_pipeline.domain.formatting import markdown_table, money_by_currency
 from starhouse_pipeline.domain.quarantine import quarantine_share_verdict
 from starhouse_pipeline.domain.transactions import ExportFacts, LoadOutcome
@@ -170,18 +176,9 @@ def enrichment_never_overwrote(
         log = contacts.read_enrichment_log(connection, context.run.run_id)
         touched = log.get_column("contact_id").unique().to_list()
         current = contacts.read_contact_fields(connection, touched)
-    before = contact_enrichments.snapshot.unpivot(
-        index="id", on=[c for c in current.columns if c != "id"], variable_name="field"
-    )
-    filled_over_value = log.join(
-        before, left_on=["contact_id", "field"], right_on=["id", "field"], how="inner"
-    ).filter(~is_blank("value_right"))
-    now = current.unpivot(index="id", variable_name="field", value_name="now")
-    lost = (
-        before.filter(pl.col("id").is_in(touched) & ~is_blank("value"))
-        .join(now, on=["id", "field"])
-        .filter(pl.col("value") != pl.col("now"))
-    )
+    held = values_held(contact_enrichments.snapshot, ENRICHABLE_FIELDS)
+    filled_over_value = fills_over_values(log, held)
+    lost = values_changed(held, current)
     return dg.AssetCheckResult(
         passed=filled_over_value.is_empty() and lost.is_empty(),
         metadata={

@@ -130,3 +130,24 @@ def planned_counts(plan: ContactPlan) -> dict[str, int]:
         "addresses_filled": plan.address_fills.height,
         "fields_filled": enrichment_log_rows(plan.phone_fills, plan.address_fills).height,
     }
+
+
+# -- proving "never overwrite": one rule, used by every import's check ---------------------
+
+
+def values_held(snapshot: pl.DataFrame, fields: tuple[str, ...]) -> pl.DataFrame:
+    """The non-empty values contacts held before an import: id, field, value."""
+    long = snapshot.unpivot(index="id", on=list(fields), variable_name="field")
+    return long.filter(~is_blank("value"))
+
+
+def values_changed(held: pl.DataFrame, now: pl.DataFrame) -> pl.DataFrame:
+    """The held values (`values_held`) that the contacts' current fields no longer equal."""
+    fields = [column for column in now.columns if column != "id"]
+    current = now.unpivot(index="id", on=fields, variable_name="field", value_name="now")
+    return held.join(current, on=["id", "field"]).filter(pl.col("value") != pl.col("now"))
+
+
+def fills_over_values(filled: pl.DataFrame, held: pl.DataFrame) -> pl.DataFrame:
+    """The fills an import logged (contact_id, field, value) on a field that held a value."""
+    return filled.join(held, left_on=["contact_id", "field"], right_on=["id", "field"])

@@ -13,7 +13,6 @@ import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.analytics.frames import MONEY, TRANSACTIONS_SCHEMA
-from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.people import (
     PEOPLE_FIELDS,
@@ -24,13 +23,17 @@ from starhouse_pipeline.domain.people import (
 from starhouse_pipeline.domain.subscriptions import CRM_SUBSCRIPTION_COLUMNS
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
-from starhouse_pipeline.warehouse.contacts import blank, contact_key, stage_emails
+from starhouse_pipeline.warehouse.contacts import (
+    create_contacts,
+    fill_empty,
+    log_fills,
+    stage_emails,
+)
 from starhouse_pipeline.warehouse.crm import email_matches
 from starhouse_pipeline.warehouse.dialect import locking, upsert_insert
 from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import (
     CONTACT_EMAIL_KEY,
-    contact_enrichment_log,
     contacts,
     products,
     transactions,
@@ -281,11 +284,9 @@ def read_people_snapshot(connection: sa.Connection, emails: pl.Series) -> pl.Dat
 
 def apply_people_plan(connection: sa.Connection, plan: PeoplePlan, run_id: str) -> dict[str, int]:
     """Create new contacts, fill only empty fields (logged), record conflicts; count all."""
-    created = _create_people(connection, plan.to_create, run_id)
-    filled = _fill_empty_fields(connection, plan.fills)
-    log = filled.with_columns(pl.lit(PEOPLE_SOURCE).alias("source"), pl.lit(run_id).alias("run_id"))
-    if log.height:
-        connection.execute(contact_enrichment_log.insert(), log.to_dicts())
+    created = create_contacts(connection, plan.to_create, run_id, PEOPLE_SOURCE)
+    filled = fill_empty(connection, plan.fills, PEOPLE_SOURCE)
+    log_fills(connection, filled, PEOPLE_SOURCE, run_id)
     conflicts = plan.conflicts.with_columns(
         pl.lit(PEOPLE_SOURCE).alias("source"), pl.lit(run_id).alias("run_id")
     )
@@ -298,62 +299,6 @@ def apply_people_plan(connection: sa.Connection, plan: PeoplePlan, run_id: str) 
     }
 
 
-def _create_people(connection: sa.Connection, to_create: pl.DataFrame, run_id: str) -> int:
-    if to_create.is_empty():
-        return 0
-    records = to_create.with_columns(
-        pl.when(pl.col("phone").is_not_null()).then(pl.lit(PEOPLE_SOURCE)).alias("phone_source"),
-        pl.when(pl.col("address_line_1").is_not_null())
-        .then(pl.lit(PEOPLE_SOURCE))
-        .alias("billing_address_source"),
-        pl.lit(SOURCE_SYSTEM).alias("source_system"),
-        pl.lit(run_id).alias("created_by_run_id"),
-    )
-    # Counted from RETURNING: executemany rowcount is -1 on PostgreSQL.
-    insert = upsert_insert(connection, contacts).on_conflict_do_nothing().returning(contacts.c.id)
-    return len(connection.execute(insert, records.to_dicts()).all())
-
-
-def _fill_empty_fields(connection: sa.Connection, fills: pl.DataFrame) -> pl.DataFrame:
-    """One conditional UPDATE per field: a field that is no longer empty is left alone.
-
-    address_line_1 goes last, because the other address fields are filled only while it
-    is still empty.
-    """
-    order = [f for f in PEOPLE_FIELDS if f != "address_line_1"] + ["address_line_1"]
-    written = []
-    for field in order:
-        rows = fills.filter(pl.col("field") == field).select("contact_id", "value")
-        if rows.is_empty():
-            continue
-        staged = stage_frame(
-            connection,
-            "stage_people_fills",
-            rows,
-            {"contact_id": contact_key(connection), "value": sa.Text()},
-        )
-        condition = [contacts.c.id == staged.c.contact_id, blank(contacts.c[field])]
-        values: dict = {field: staged.c.value, "updated_at": sa.func.now()}
-        if field in ADDRESS_FIELDS:
-            condition.append(blank(contacts.c.address_line_1))
-            values["billing_address_source"] = PEOPLE_SOURCE
-        if field == "phone":
-            values["phone_source"] = PEOPLE_SOURCE
-        ids = (
-            connection.execute(
-                sa.update(contacts).where(*condition).values(**values).returning(contacts.c.id)
-            )
-            .scalars()
-            .all()
-        )
-        written.append(
-            rows.filter(pl.col("contact_id").is_in(ids)).with_columns(pl.lit(field).alias("field"))
-        )
-    if not written:
-        return pl.DataFrame(schema={"contact_id": CRM_KEY, "field": pl.String, "value": pl.String})
-    return pl.concat(written).select("contact_id", "field", "value")
-
-
 def read_conflicts(connection: sa.Connection, run_id: str) -> pl.DataFrame:
     rows = connection.execute(
         sa.select(contact_conflicts.c.contact_id, contact_conflicts.c.field).where(
@@ -361,13 +306,3 @@ def read_conflicts(connection: sa.Connection, run_id: str) -> pl.DataFrame:
         )
     ).all()
     return pl.DataFrame(rows, schema={"contact_id": CRM_KEY, "field": pl.String}, orient="row")
-
-
-def read_people_fields(connection: sa.Connection, contact_ids: list[int]) -> pl.DataFrame:
-    rows = connection.execute(
-        sa.select(contacts.c.id, *(contacts.c[field] for field in PEOPLE_FIELDS)).where(
-            contacts.c.id.in_(contact_ids)
-        )
-    ).all()
-    schema = {"id": CRM_KEY, **dict.fromkeys(PEOPLE_FIELDS, pl.String)}
-    return pl.DataFrame(rows, schema=schema, orient="row")

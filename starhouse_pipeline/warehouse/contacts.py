@@ -24,6 +24,7 @@ from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import CONTACT_EMAIL_KEY, contact_enrichment_log, contacts
 
 _TEXT = sa.Text()
+FILL_SCHEMA = {"contact_id": CRM_KEY, "field": pl.String, "value": pl.String}
 
 
 def blank(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
@@ -58,16 +59,20 @@ def read_contact_snapshot(connection: sa.Connection, emails: sa.Table) -> pl.Dat
     return pl.DataFrame(rows, schema=CONTACT_SNAPSHOT_SCHEMA, orient="row")
 
 
-def create_contacts(connection: sa.Connection, to_create: pl.DataFrame, run_id: str) -> int:
-    """Insert new contacts with their provenance; an email that appeared meanwhile is kept."""
+def create_contacts(
+    connection: sa.Connection, to_create: pl.DataFrame, run_id: str, source: str
+) -> int:
+    """Insert new contacts with their provenance; an email that appeared meanwhile is kept.
+
+    `source` names where the values came from (`kajabi_transaction`, `kajabi_people`): it is
+    the phone's and the address's source when the contact starts with one.
+    """
     if to_create.is_empty():
         return 0
     records = to_create.with_columns(
-        pl.when(pl.col("phone").is_not_null())
-        .then(pl.lit(ENRICHMENT_SOURCE))
-        .alias("phone_source"),
+        pl.when(pl.col("phone").is_not_null()).then(pl.lit(source)).alias("phone_source"),
         pl.when(pl.col("address_line_1").is_not_null())
-        .then(pl.lit(ENRICHMENT_SOURCE))
+        .then(pl.lit(source))
         .alias("billing_address_source"),
         pl.lit(SOURCE_SYSTEM).alias("source_system"),
         pl.lit(run_id).alias("created_by_run_id"),
@@ -86,65 +91,65 @@ def create_contacts(connection: sa.Connection, to_create: pl.DataFrame, run_id: 
     return count_affected(connection, insert.on_conflict_do_nothing())
 
 
-def fill_phones(connection: sa.Connection, fills: pl.DataFrame) -> list[int]:
-    """Fill empty phones; returns the ids actually filled."""
-    if fills.is_empty():
-        return []
-    staged = stage_frame(
-        connection,
-        "stage_phone_fills",
-        fills,
-        {"contact_id": contact_key(connection), "phone": _TEXT},
-    )
-    statement = (
-        sa.update(contacts)
-        .where(contacts.c.id == staged.c.contact_id, blank(contacts.c.phone))
-        .values(phone=staged.c.phone, phone_source=ENRICHMENT_SOURCE, updated_at=sa.func.now())
-        .returning(contacts.c.id)
-    )
-    return [row.id for row in connection.execute(statement)]
+def fill_empty(connection: sa.Connection, fills: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Fill contacts' empty fields (`fills`: contact_id, field, value); the fills written.
+
+    The one writer of "never overwrite a contact": one conditional UPDATE per field, which
+    refuses a field that is not empty (so even a concurrent edit is never overwritten). An
+    address field is filled only while `address_line_1` is empty, which goes last, so the
+    address block is filled as a whole or not at all; a filled phone or address records
+    `source` as its provenance.
+    """
+    order = [f for f in fills.get_column("field").unique().sort() if f != "address_line_1"]
+    written = []
+    for field in [*order, "address_line_1"]:
+        rows = fills.filter(pl.col("field") == field).select("contact_id", "value")
+        if rows.is_empty():
+            continue
+        staged = stage_frame(
+            connection,
+            "stage_contact_fills",
+            rows,
+            {"contact_id": contact_key(connection), "value": _TEXT},
+        )
+        condition = [contacts.c.id == staged.c.contact_id, blank(contacts.c[field])]
+        values: dict = {field: staged.c.value, "updated_at": sa.func.now()}
+        if field in ADDRESS_FIELDS:
+            condition.append(blank(contacts.c.address_line_1))
+            values["billing_address_source"] = source
+        if field == "phone":
+            values["phone_source"] = source
+        statement = sa.update(contacts).where(*condition).values(**values)
+        ids = connection.execute(statement.returning(contacts.c.id)).scalars().all()
+        written.append(
+            rows.filter(pl.col("contact_id").is_in(ids)).with_columns(pl.lit(field).alias("field"))
+        )
+    if not written:
+        return pl.DataFrame(schema=FILL_SCHEMA)
+    return pl.concat(written).select(*FILL_SCHEMA)
 
 
-def fill_addresses(connection: sa.Connection, fills: pl.DataFrame) -> list[int]:
-    """Fill the empty fields of the address block where `address_line_1` is empty."""
-    if fills.is_empty():
-        return []
-    types = {"contact_id": contact_key(connection), **dict.fromkeys(ADDRESS_FIELDS, _TEXT)}
-    staged = stage_frame(connection, "stage_address_fills", fills, types)
-    values = {
-        field: sa.case((blank(contacts.c[field]), staged.c[field]), else_=contacts.c[field])
-        for field in ADDRESS_FIELDS
-    }
-    statement = (
-        sa.update(contacts)
-        .where(contacts.c.id == staged.c.contact_id, blank(contacts.c.address_line_1))
-        .values(**values, billing_address_source=ENRICHMENT_SOURCE, updated_at=sa.func.now())
-        .returning(contacts.c.id)
-    )
-    return [row.id for row in connection.execute(statement)]
+def log_fills(connection: sa.Connection, filled: pl.DataFrame, source: str, run_id: str) -> None:
+    """Every fill in `contact_enrichment_log`: contact, field, value, source, run, time."""
+    if filled.height:
+        log = filled.with_columns(source=pl.lit(source), run_id=pl.lit(run_id))
+        connection.execute(contact_enrichment_log.insert(), log.to_dicts())
 
 
 def apply_contact_plan(connection: sa.Connection, plan: ContactPlan, run_id: str) -> dict[str, int]:
     """Create, fill and log in one go; returns counts of what was written."""
-    created = create_contacts(connection, plan.to_create, run_id)
-    phones = fill_phones(connection, plan.phone_fills)
-    addresses = fill_addresses(connection, plan.address_fills)
-    log = enrichment_log_rows(
-        plan.phone_fills.filter(pl.col("contact_id").is_in(phones)),
-        plan.address_fills.filter(pl.col("contact_id").is_in(addresses)),
-    )
-    if not log.is_empty():
-        connection.execute(
-            contact_enrichment_log.insert(),
-            log.with_columns(
-                pl.lit(ENRICHMENT_SOURCE).alias("source"), pl.lit(run_id).alias("run_id")
-            ).to_dicts(),
-        )
+    created = create_contacts(connection, plan.to_create, run_id, ENRICHMENT_SOURCE)
+    planned = enrichment_log_rows(plan.phone_fills, plan.address_fills)
+    filled = fill_empty(connection, planned, ENRICHMENT_SOURCE)
+    log_fills(connection, filled, ENRICHMENT_SOURCE, run_id)
+    field = pl.col("field")
     return {
         "contacts_created": created,
-        "phones_filled": len(phones),
-        "addresses_filled": len(addresses),
-        "fields_filled": log.height,
+        "phones_filled": filled.filter(field == "phone").height,
+        "addresses_filled": filled.filter(field.is_in(ADDRESS_FIELDS))
+        .get_column("contact_id")
+        .n_unique(),
+        "fields_filled": filled.height,
     }
 
 
@@ -166,17 +171,17 @@ def read_enrichment_log(connection: sa.Connection, run_id: str) -> pl.DataFrame:
             contact_enrichment_log.c.value,
         ).where(contact_enrichment_log.c.run_id == run_id)
     ).all()
-    return pl.DataFrame(
-        rows, schema={"contact_id": CRM_KEY, "field": pl.String, "value": pl.String}, orient="row"
-    )
+    return pl.DataFrame(rows, schema=FILL_SCHEMA, orient="row")
 
 
-def read_contact_fields(connection: sa.Connection, contact_ids: list[int]) -> pl.DataFrame:
-    """Current enrichable fields of some contacts, for the no-overwrite check."""
+def read_contact_fields(
+    connection: sa.Connection, contact_ids: list[str], fields: tuple[str, ...] = ENRICHABLE_FIELDS
+) -> pl.DataFrame:
+    """Current values of some contacts' fields, for the no-overwrite checks."""
     rows = connection.execute(
-        sa.select(contacts.c.id, *(contacts.c[field] for field in ENRICHABLE_FIELDS)).where(
+        sa.select(contacts.c.id, *(contacts.c[field] for field in fields)).where(
             contacts.c.id.in_(contact_ids)
         )
     ).all()
-    schema = {"id": CRM_KEY, **dict.fromkeys(ENRICHABLE_FIELDS, pl.String)}
+    schema = {"id": CRM_KEY, **dict.fromkeys(fields, pl.String)}
     return pl.DataFrame(rows, schema=schema, orient="row")
