@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from starhouse_pipeline.defs import analytics, assets, checks, dashboard
+from starhouse_pipeline.defs import analytics, assets, checks, dashboard, people, subscriptions
 from starhouse_pipeline.defs.automation import daily_import_schedule, import_job, inbox_sensor
 from starhouse_pipeline.defs.io import frame_files_io_manager
 from starhouse_pipeline.defs.report import import_report
@@ -17,16 +17,19 @@ from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
     """All definitions; tests pass their own warehouse."""
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([assets, analytics, dashboard]), import_report],
+        assets=[
+            *dg.load_assets_from_modules([assets, analytics, subscriptions, people, dashboard]),
+            import_report,
+        ],
         asset_checks=[
-            *dg.load_asset_checks_from_modules([checks, analytics]),
+            *dg.load_asset_checks_from_modules([checks, analytics, subscriptions, people]),
             checks.quarantine_share_check(),
         ],
         jobs=[
             import_job,
             analytics.analytics_job,
-            analytics.subscriptions_import_job,
-            analytics.people_import_job,
+            subscriptions.subscriptions_import_job,
+            people.people_import_job,
         ],
         schedules=[daily_import_schedule],
         sensors=[inbox_sensor],

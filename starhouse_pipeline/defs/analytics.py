@@ -15,13 +15,11 @@ from decimal import Decimal
 
 import dagster as dg
 import polars as pl
-from pydantic import Field
 
 from starhouse_pipeline.defs.assets import WAREHOUSE_POOL
-from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
-from starhouse_pipeline.domain import contacts as contact_rules
+from starhouse_pipeline.defs.exports import summary_line
+from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain import formatting
-from starhouse_pipeline.domain import people as people_rules
 from starhouse_pipeline.domain import subscriptions as subscription_rules
 from starhouse_pipeline.domain.analytics import charts
 from starhouse_pipeline.domain.analytics import mrr as mrr_metrics
@@ -35,21 +33,10 @@ from starhouse_pipeline.domain.analytics.frames import (
     divide_money,
     transaction_months,
 )
-from starhouse_pipeline.domain.export_contract import ExportContractError
 from starhouse_pipeline.domain.formatting import markdown_table, money, money_by_currency, percent
-from starhouse_pipeline.domain.report import (
-    PEOPLE_LABELS,
-    SUBSCRIPTION_LABELS,
-    counts_frame,
-    people_counts,
-    people_summary,
-    quarantine_by_rule,
-    subscriptions_summary,
-)
 from starhouse_pipeline.warehouse import analytics as warehouse_analytics
-from starhouse_pipeline.warehouse import analytics_tables, bookkeeping, crm_subscriptions
-from starhouse_pipeline.warehouse import contacts as warehouse_contacts
-from starhouse_pipeline.warehouse import products as warehouse_products
+from starhouse_pipeline.warehouse import analytics_tables
+from starhouse_pipeline.warehouse import subscriptions as warehouse_subscriptions
 
 ANALYTICS_GROUP = "analytics"
 _AFTER_IMPORT = ["loaded_transactions"]
@@ -91,7 +78,7 @@ def _read_inputs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, pl.DataFra
     with warehouse.transaction(dry_run=True) as connection:
         return (
             warehouse_analytics.read_transactions(connection),
-            warehouse_analytics.read_subscriptions(connection),
+            warehouse_subscriptions.read_subscriptions(connection),
         )
 
 
@@ -172,11 +159,6 @@ def _last_row(frame: pl.DataFrame) -> dict:
     return frame.row(-1, named=True) if frame.height else {}
 
 
-def _summary(text: str) -> dict:
-    """The one line a person reads first (also what `starhouse analytics` prints)."""
-    return {"summary": dg.MetadataValue.text(text)}
-
-
 def _main_currency(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows of the currency with the most rows, for the `latest_*` numbers Dagster plots
     (they are named with `latest_currency`; the charts and tables show every currency)."""
@@ -212,7 +194,7 @@ def revenue_by_month(
     )
     return dg.MaterializeResult(
         metadata={
-            **_summary(summary),
+            **summary_line(summary),
             "rows": revenue.height,
             **_latest_values(_main_currency(monthly), ("gross", "refunds", "net")),
             "chart": _charts(charts.revenue_charts(monthly)),
@@ -252,7 +234,7 @@ def product_performance(
     months = charts.period(transaction_months(transactions, options.reporting_timezone))
     return dg.MaterializeResult(
         metadata={
-            **_summary(summary),
+            **summary_line(summary),
             "products": performance.height,
             "pairs": pairs.height,
             "chart": _charts(charts.product_charts(performance, months)),
@@ -322,7 +304,7 @@ def mrr_movements(
         )
         return dg.MaterializeResult(
             metadata={
-                **_summary("No subscription charges in the warehouse yet."),
+                **summary_line("No subscription charges in the warehouse yet."),
                 "customers": 0,
                 "subscription_charges": 0,
             }
@@ -340,7 +322,7 @@ def mrr_movements(
     last = _last_row(_main_currency(summary))
     return dg.MaterializeResult(
         metadata={
-            **_summary(
+            **summary_line(
                 f"MRR at the end of {last['month']:%Y-%m}: {money(last['mrr'], last['currency'])} "
                 f"from {formatting.count(last['customers'])} customers; customer churn "
                 f"{percent(last['customer_churn_rate']) or 'n/a'}, net MRR churn "
@@ -432,7 +414,7 @@ def customer_value(
     )
     return dg.MaterializeResult(
         metadata={
-            **_summary(summary),
+            **summary_line(summary),
             "customers": values.height,
             "average_realized_value": dg.MetadataValue.float(
                 as_plot_number(latest.get("average_per_customer"))
@@ -480,7 +462,7 @@ def failed_payment_recovery(
     recovery_rate = round(outcomes["recovered"] / decided, 4) if decided else None
     return dg.MaterializeResult(
         metadata={
-            **_summary(
+            **summary_line(
                 f"{formatting.count(payments.height)} failed payments: "
                 f"{formatting.count(outcomes['recovered'])} recovered, "
                 f"{formatting.count(outcomes['lost'])} lost, "
@@ -518,7 +500,7 @@ def refund_analysis(
     unlinked = int((links.get_column("link") == "unlinked").sum())
     return dg.MaterializeResult(
         metadata={
-            **_summary(
+            **summary_line(
                 f"{formatting.count(links.height)} refunds, {formatting.count(unlinked)} "
                 "not linked to an earlier charge"
             ),
@@ -582,7 +564,7 @@ def signup_cohorts(
     if as_of is None:
         _replace(warehouse, {analytics_tables.cohorts: pl.DataFrame()})
         return dg.MaterializeResult(
-            metadata={**_summary("No customers in the warehouse yet."), "cohorts": 0}
+            metadata={**summary_line("No customers in the warehouse yet."), "cohorts": 0}
         )
     _, active = subscription_timeline(transactions, subscriptions, options)
     cohorts = retention_metrics.signup_cohorts(
@@ -594,286 +576,13 @@ def signup_cohorts(
     months = [column for column in grid.columns if column.isdigit()]
     return dg.MaterializeResult(
         metadata={
-            **_summary(f"{formatting.count(cohort_count)} monthly signup cohorts"),
+            **summary_line(f"{formatting.count(cohort_count)} monthly signup cohorts"),
             "cohorts": cohort_count,
             "chart": _charts(charts.cohort_charts(cohorts)),
             "customer_retention": dg.MetadataValue.md(
                 markdown_table(grid, max_rows=24, rates=months, what="cohorts")
             ),
         }
-    )
-
-
-# -- the Subscriptions and People exports ------------------------------------------------------
-
-EXPORTS_GROUP = "kajabi_exports"
-
-
-class SubscriptionsExportConfig(dg.Config):
-    """Which Subscriptions export to import: required, so a run launched by hand asks for it."""
-
-    path: str = Field(description="Path of a Kajabi Subscriptions export (CSV).")
-
-
-class PeopleExportConfig(dg.Config):
-    """Which People export to import: required, so a run launched by hand asks for it."""
-
-    path: str = Field(description="Path of a Kajabi People export (CSV).")
-
-
-def _read_or_fail(read, path: str):
-    try:
-        return read(path)
-    except ExportContractError as error:
-        raise dg.Failure(description=str(error)) from error
-
-
-@dg.asset(group_name=EXPORTS_GROUP, kinds={"csv", "polars", "sql"}, pool=WAREHOUSE_POOL)
-def kajabi_subscriptions(
-    context: dg.AssetExecutionContext,
-    config: SubscriptionsExportConfig,
-    warehouse: WarehouseResource,
-    import_options: ImportOptions,
-) -> dg.Output[subscription_rules.SubscriptionImport]:
-    """Who subscribes to what, at what price and interval, as Kajabi's Subscriptions export
-    says: table `subscriptions`, linked to contacts (by email) and products (by Offer ID).
-
-    Rows that break a rule are quarantined with line and reason; identical repeats collapse.
-    Offers with no product are reported (never created here), as are customers without a
-    contact. Re-importing changes nothing; a newer export updates what Kajabi changed.
-
-    Where the CRM has a `subscriptions` table of its own, it is filled too (matched on
-    `kajabi_subscription_id`, statuses mapped into its enum, the product linked when the
-    offer resolves); a field a person set is never overwritten, and rows the CRM's
-    constraints would refuse are quarantined with the constraint's name.
-    """
-    import_options.refuse_bundled_sample(config.path, warehouse)
-    export = _read_or_fail(subscription_rules.read_subscriptions_export, config.path)
-    validated = subscription_rules.validate_subscriptions(export)
-    dry_run = import_options.dry_run
-    with warehouse.transaction(dry_run=dry_run) as connection:
-        linked = subscription_rules.link_products(
-            validated.valid, warehouse_products.read_products(connection)
-        )
-        contact_ids = warehouse_contacts.contact_ids_for_emails(
-            connection, warehouse_contacts.stage_emails(connection, linked["email"].unique())
-        )
-        records = subscription_rules.subscription_records(linked, contact_ids)
-        has_crm_table = crm_subscriptions.crm_has_subscriptions(connection)
-        if has_crm_table:
-            refused = crm_subscriptions.refused_by_crm(
-                connection, subscription_rules.crm_subscription_rows(records)
-            )
-            validated = subscription_rules.quarantine_refused(validated, refused)
-            records = records.filter(
-                ~pl.col("external_subscription_id").is_in(
-                    refused["kajabi_subscription_id"].implode()
-                )
-            )
-            last_written = warehouse_analytics.read_subscription_records(
-                connection, records.get_column("external_subscription_id")
-            )
-        bookkeeping.record_validated_export(connection, context.run_id, validated)
-        counts = warehouse_analytics.upsert_subscriptions(
-            connection, records, context.run_id, dry_run=dry_run
-        )
-        crm_counts = (
-            crm_subscriptions.fill_crm_subscriptions(
-                connection,
-                subscription_rules.crm_subscription_rows(records),
-                subscription_rules.crm_subscription_rows(last_written),
-                dry_run=dry_run,
-            ).as_metadata()
-            if has_crm_table
-            else {}
-        )
-        bookkeeping.finish_import_run(
-            connection,
-            context.run_id,
-            rows_new=counts["inserted"],
-            rows_updated=counts["updated"],
-            rows_unchanged=counts["unchanged"],
-        )
-    outcome = subscription_rules.SubscriptionImport(
-        file=validated.file,
-        dry_run=dry_run,
-        rows_read=validated.rows_read,
-        quarantined=validated.quarantined.height,
-        collapsed=len(validated.collapsed_lines),
-        valid_ids=records.get_column("external_subscription_id").to_list(),
-        expected_totals=subscription_rules.totals_by_status(records),
-        counts=counts,
-        unmapped_offers=subscription_rules.unmapped_offers(linked),
-        without_contact=records.filter(pl.col("contact_id").is_null()).height,
-    )
-    numbers = {
-        "rows_read": outcome.rows_read,
-        **counts,
-        "quarantined": outcome.quarantined,
-        "duplicates_collapsed": outcome.collapsed,
-        "unmapped_subscriptions": int(outcome.unmapped_offers["subscriptions"].sum()),
-        "subscriptions_without_contact": outcome.without_contact,
-    }
-    return dg.Output(
-        outcome,
-        metadata={
-            **_summary(subscriptions_summary(numbers, dry_run)),
-            "counts": dg.MetadataValue.md(
-                markdown_table(counts_frame(numbers, SUBSCRIPTION_LABELS, dry_run))
-            ),
-            **numbers,
-            **crm_counts,
-            "unmapped_offers": dg.MetadataValue.md(markdown_table(outcome.unmapped_offers)),
-            "quarantine_by_rule": dg.MetadataValue.md(
-                markdown_table(quarantine_by_rule(validated.quarantined))
-            ),
-            "by_status": dg.MetadataValue.md(markdown_table(outcome.expected_totals)),
-            "dry_run": dry_run,
-        },
-    )
-
-
-@dg.asset_check(asset=kajabi_subscriptions, blocking=True)
-def subscriptions_reconcile_with_export(
-    kajabi_subscriptions: subscription_rules.SubscriptionImport, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    """Per (status, currency): count and exact amount read equal those in `subscriptions`."""
-    outcome = kajabi_subscriptions
-    if outcome.dry_run:
-        return dg.AssetCheckResult(passed=True, description="Dry run: nothing was written.")
-    with warehouse.transaction(dry_run=True) as connection:
-        stored = warehouse_analytics.read_subscriptions_by_id(
-            connection, pl.Series(outcome.valid_ids, dtype=pl.String)
-        )
-    found = subscription_rules.totals_by_status(stored)
-    expected = outcome.expected_totals
-    return dg.AssetCheckResult(
-        passed=expected.equals(found),
-        metadata={
-            "expected": dg.MetadataValue.md(markdown_table(expected)),
-            "in_warehouse": dg.MetadataValue.md(markdown_table(found)),
-        },
-    )
-
-
-@dg.asset_check(asset=kajabi_subscriptions, blocking=True)
-def every_subscription_row_accounted_for(
-    kajabi_subscriptions: subscription_rules.SubscriptionImport,
-) -> dg.AssetCheckResult:
-    """Rows read = inserted + updated + unchanged + quarantined + collapsed duplicates."""
-    outcome = kajabi_subscriptions
-    return dg.AssetCheckResult(
-        passed=outcome.accounted_rows == outcome.rows_read,
-        metadata={"rows_read": outcome.rows_read, "accounted": outcome.accounted_rows},
-    )
-
-
-@dg.asset_check(asset=kajabi_subscriptions)
-def subscriptions_have_product_and_contact(
-    kajabi_subscriptions: subscription_rules.SubscriptionImport,
-) -> dg.AssetCheckResult:
-    """Every subscription's offer has a product and its customer a contact (a warning:
-    unmapped offers are listed so the operator can create or map the products)."""
-    outcome = kajabi_subscriptions
-    unmapped = int(outcome.unmapped_offers["subscriptions"].sum())
-    return dg.AssetCheckResult(
-        passed=unmapped == 0 and outcome.without_contact == 0,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "unmapped_subscriptions": unmapped,
-            "unmapped_offers": dg.MetadataValue.md(markdown_table(outcome.unmapped_offers)),
-            "subscriptions_without_contact": outcome.without_contact,
-        },
-    )
-
-
-@dg.asset(group_name=EXPORTS_GROUP, kinds={"csv", "polars", "sql"}, pool=WAREHOUSE_POOL)
-def kajabi_people(
-    context: dg.AssetExecutionContext,
-    config: PeopleExportConfig,
-    warehouse: WarehouseResource,
-    import_options: ImportOptions,
-) -> dg.Output[people_rules.PeopleImport]:
-    """Kajabi's contacts merged into the CRM without overwriting anything: empty fields are
-    filled (and logged), differing values are reported as conflicts, new people added.
-
-    Conflicts go to `contact_conflicts` (contact and field, no values); fills to
-    `contact_enrichment_log` with source `kajabi_people`.
-    """
-    import_options.refuse_bundled_sample(config.path, warehouse)
-    export = _read_or_fail(people_rules.read_people_export, config.path)
-    validated = people_rules.validate_people(export)
-    dry_run = import_options.dry_run
-    with warehouse.transaction(dry_run=dry_run) as connection:
-        bookkeeping.record_validated_export(connection, context.run_id, validated)
-        snapshot = warehouse_analytics.read_people_snapshot(
-            connection, validated.valid.get_column("email")
-        )
-        plan = people_rules.plan_people(validated.valid, snapshot)
-        counts = people_rules.plan_counts(plan)
-        if not dry_run:
-            counts |= warehouse_analytics.apply_people_plan(connection, plan, context.run_id)
-            bookkeeping.finish_import_run(
-                connection,
-                context.run_id,
-                rows_new=counts["contacts_created"],
-                rows_updated=counts["contacts_matched"],
-            )
-    outcome = people_rules.PeopleImport(
-        dry_run=dry_run,
-        rows_read=validated.rows_read,
-        quarantined=validated.quarantined.height,
-        collapsed=len(validated.collapsed_lines),
-        counts=counts,
-        snapshot=snapshot,
-    )
-    conflicts_by_field = plan.conflicts.group_by("field").len().sort("field")
-    numbers = {
-        "rows_read": outcome.rows_read,
-        **counts,
-        "quarantined": outcome.quarantined,
-        "duplicates_collapsed": outcome.collapsed,
-    }
-    shown = people_counts(numbers, dry_run)
-    return dg.Output(
-        outcome,
-        metadata={
-            **_summary(people_summary(numbers, dry_run)),
-            "counts": dg.MetadataValue.md(
-                markdown_table(counts_frame(shown, PEOPLE_LABELS, dry_run))
-            ),
-            **numbers,
-            "conflicts_by_field": dg.MetadataValue.md(markdown_table(conflicts_by_field)),
-            "dry_run": dry_run,
-        },
-    )
-
-
-@dg.asset_check(asset=kajabi_people, blocking=True)
-def people_import_never_overwrote(
-    context: dg.AssetCheckExecutionContext,
-    kajabi_people: people_rules.PeopleImport,
-    warehouse: WarehouseResource,
-) -> dg.AssetCheckResult:
-    """Every value a matched contact held before the import is still there, conflicts
-    included (they are reported, not applied)."""
-    if kajabi_people.dry_run:
-        return dg.AssetCheckResult(passed=True, description="Dry run: nothing was written.")
-    before = kajabi_people.snapshot
-    with warehouse.transaction(dry_run=True) as connection:
-        now = warehouse_contacts.read_contact_fields(
-            connection, before["id"].to_list(), people_rules.PEOPLE_FIELDS
-        )
-        conflicts = warehouse_analytics.read_conflicts(connection, context.run.run_id)
-    held = contact_rules.values_held(before, people_rules.PEOPLE_FIELDS)
-    changed = contact_rules.values_changed(held, now)
-    return dg.AssetCheckResult(
-        passed=changed.is_empty(),
-        metadata={
-            "values_held_before": held.height,
-            "values_changed": changed.height,
-            "conflicts_reported": conflicts.height,
-        },
     )
 
 
@@ -925,7 +634,7 @@ def mrr_export_reconciliation(
         _replace(warehouse, {analytics_tables.mrr_reconciliation: pl.DataFrame()})
         return dg.MaterializeResult(
             metadata={
-                **_summary(reason),
+                **summary_line(reason),
                 "subscriptions_export": "none imported" if no_export else "imported",
             },
             check_results=[
@@ -956,7 +665,7 @@ def mrr_export_reconciliation(
     )
     return dg.MaterializeResult(
         metadata={
-            **_summary(summary),
+            **summary_line(summary),
             "month": str(as_of),
             "timeline_mrr": money_by_currency(timeline),
             "export_mrr": money_by_currency(exported),
@@ -990,21 +699,6 @@ def _by_currency(frame: pl.DataFrame, column: str) -> dict[str, Decimal]:
 # Each job runs in one process, like `import_job`: its steps are short (0.2-1 s) and touch one
 # database, so a process per step (Dagster's default) cost more than the work: the analytics
 # took 39 s for 800 rows that way.
-subscriptions_import_job = dg.define_asset_job(
-    "subscriptions_import_job",
-    selection=dg.AssetSelection.assets(kajabi_subscriptions),
-    description="Import one Kajabi Subscriptions export into `subscriptions`, with its checks.",
-    executor_def=dg.in_process_executor,
-)
-
-people_import_job = dg.define_asset_job(
-    "people_import_job",
-    selection=dg.AssetSelection.assets(kajabi_people),
-    description="Merge one Kajabi People export into `contacts` without overwriting anything.",
-    executor_def=dg.in_process_executor,
-)
-
-
 analytics_job = dg.define_asset_job(
     "analytics_job",
     selection=dg.AssetSelection.groups(ANALYTICS_GROUP),

@@ -10,7 +10,7 @@ import pytest
 
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.analytics import ANALYTICS_GROUP as ANALYTICS
-from starhouse_pipeline.defs.analytics import EXPORTS_GROUP as EXPORTS
+from starhouse_pipeline.defs.exports import EXPORTS_GROUP as EXPORTS
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.run import run_job
 from starhouse_pipeline_tests.analytics.warehouse_support import seed_history
