@@ -43,20 +43,25 @@ def stage_emails(connection: sa.Connection, emails: pl.Series) -> sa.Table:
     )
 
 
-def read_contact_snapshot(connection: sa.Connection, emails: sa.Table) -> pl.DataFrame:
-    """The contacts these customers match, locked until the transaction ends."""
+def read_contact_snapshot(
+    connection: sa.Connection,
+    emails: sa.Table,
+    fields: tuple[str, ...] = ENRICHABLE_FIELDS,
+    schema: dict[str, pl.DataType] | None = None,
+) -> pl.DataFrame:
+    """The contacts these emails match, with `fields`, locked until the transaction ends."""
     query = locking(
         connection,
         sa.select(
             contacts.c.id,
             CONTACT_EMAIL_KEY.label("email_key"),
             contacts.c.deleted_at.is_not(None).label("deleted"),
-            *(contacts.c[field] for field in ENRICHABLE_FIELDS),
+            *(contacts.c[field] for field in fields),
         ).join(emails, email_matches(connection, contacts, emails.c.email)),
         contacts,
     )
     rows = connection.execute(query).all()
-    return pl.DataFrame(rows, schema=CONTACT_SNAPSHOT_SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=schema or CONTACT_SNAPSHOT_SCHEMA, orient="row")
 
 
 def create_contacts(

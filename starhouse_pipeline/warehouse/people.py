@@ -21,30 +21,15 @@ from starhouse_pipeline.warehouse.contacts import (
     create_contacts,
     fill_empty,
     log_fills,
+    read_contact_snapshot,
     stage_emails,
-)
-from starhouse_pipeline.warehouse.crm import email_matches
-from starhouse_pipeline.warehouse.dialect import locking
-from starhouse_pipeline.warehouse.tables import (
-    CONTACT_EMAIL_KEY,
-    contacts,
 )
 
 
 def read_people_snapshot(connection: sa.Connection, emails: pl.Series) -> pl.DataFrame:
     """The contacts these people match, with the fields the People export may fill."""
     staged = stage_emails(connection, emails.unique())
-    query = locking(
-        connection,
-        sa.select(
-            contacts.c.id,
-            CONTACT_EMAIL_KEY.label("email_key"),
-            contacts.c.deleted_at.is_not(None).label("deleted"),
-            *(contacts.c[field] for field in PEOPLE_FIELDS),
-        ).join(staged, email_matches(connection, contacts, staged.c.email)),
-        contacts,
-    )
-    return pl.DataFrame(connection.execute(query).all(), schema=SNAPSHOT_SCHEMA, orient="row")
+    return read_contact_snapshot(connection, staged, PEOPLE_FIELDS, SNAPSHOT_SCHEMA)
 
 
 def apply_people_plan(connection: sa.Connection, plan: PeoplePlan, run_id: str) -> dict[str, int]:

@@ -13,7 +13,11 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.domain.analytics.frames import MONEY
 from starhouse_pipeline.domain.keys import CRM_KEY
-from starhouse_pipeline.domain.subscriptions import CRM_SUBSCRIPTION_COLUMNS
+from starhouse_pipeline.domain.subscriptions import (
+    CRM_SUBSCRIPTION_COLUMNS,
+    RAW_JSON,
+    SUBSCRIPTION_RECORD_COLUMNS,
+)
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.analytics_tables import subscriptions
 from starhouse_pipeline.warehouse.dialect import upsert_insert
@@ -51,24 +55,8 @@ def read_subscriptions(connection: sa.Connection) -> pl.DataFrame:
 
 # Columns a newer export may change; the key and the first-seen time stay as they were.
 _SUBSCRIPTION_UPDATE_COLUMNS = (
-    "contact_id",
-    "product_id",
-    "kajabi_customer_id",
-    "kajabi_offer_id",
-    "offer_title",
-    "amount",
-    "currency",
-    "billing_interval",
-    "interval_months",
-    "status",
-    "started_on",
-    "next_payment_on",
-    "canceled_on",
-    "trial_ends_on",
-    "provider",
-    "coupon_used",
+    *(c for c in SUBSCRIPTION_RECORD_COLUMNS if c not in ("external_subscription_id", RAW_JSON)),
     "raw_source",
-    "source_row_hash",
     "import_run_id",
 )
 
