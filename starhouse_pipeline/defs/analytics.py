@@ -30,7 +30,6 @@ from starhouse_pipeline.domain.analytics import retention as retention_metrics
 from starhouse_pipeline.domain.analytics import revenue as revenue_metrics
 from starhouse_pipeline.domain.analytics.frames import (
     MetricOptions,
-    divide_money,
     transaction_months,
 )
 from starhouse_pipeline.domain.formatting import markdown_table, money, money_by_currency, percent
@@ -80,20 +79,6 @@ def _read_inputs(warehouse: WarehouseResource) -> tuple[pl.DataFrame, pl.DataFra
             warehouse_analytics.read_transactions(connection),
             warehouse_subscriptions.read_subscriptions(connection),
         )
-
-
-def subscription_timeline(
-    transactions: pl.DataFrame, subscriptions: pl.DataFrame, options: MetricOptions
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(subscription charges, MRR per customer and month) as every MRR-based metric sees it."""
-    links = refund_metrics.link_refunds(transactions, options.reporting_timezone)
-    charges = mrr_metrics.subscription_charges(
-        transactions,
-        options,
-        refund_metrics.fully_refunded_charges(links),
-        mrr_metrics.known_intervals(subscriptions),
-    )
-    return charges, mrr_metrics.customer_mrr(charges, options)
 
 
 def _read_transactions(warehouse: WarehouseResource) -> pl.DataFrame:
@@ -297,7 +282,7 @@ def mrr_movements(
     options = analytics_options.metric_options()
     transactions, subscriptions = _read_inputs(warehouse)
     as_of = mrr_metrics.as_of_month(transactions, options.reporting_timezone)
-    charges, active = subscription_timeline(transactions, subscriptions, options)
+    charges, active = mrr_metrics.subscription_timeline(transactions, subscriptions, options)
     if as_of is None or active.is_empty():
         _replace(
             warehouse, {analytics_tables.customer_mrr: active, analytics_tables.mrr_monthly: active}
@@ -392,18 +377,7 @@ def customer_value(
         _read_transactions(warehouse), options.reporting_timezone
     )
     _replace(warehouse, {analytics_tables.customer_value: values})
-    per_currency = (
-        values.group_by("currency")
-        .agg(
-            pl.len().alias("customers"),
-            pl.col("net_revenue").sum().alias("net_revenue"),
-            pl.col("net_revenue").median().alias("median_per_customer"),
-        )
-        .with_columns(
-            divide_money(pl.col("net_revenue"), pl.col("customers")).alias("average_per_customer")
-        )
-        .sort("customers", descending=True)
-    )
+    per_currency = retention_metrics.value_per_currency(values)
     latest = per_currency.row(0, named=True) if per_currency.height else {}
     summary = (
         f"{formatting.count(values.height)} paying customers; realized value per customer: "
@@ -454,12 +428,8 @@ def failed_payment_recovery(
             analytics_tables.failed_payments_monthly: monthly,
         },
     )
-    outcomes = {
-        name: int((payments.get_column("outcome") == name).sum()) if payments.height else 0
-        for name in ("recovered", "lost", "open")
-    }
-    decided = outcomes["recovered"] + outcomes["lost"]
-    recovery_rate = round(outcomes["recovered"] / decided, 4) if decided else None
+    outcomes = payment_metrics.outcome_counts(payments)
+    recovery_rate = payment_metrics.recovery_rate(outcomes)
     return dg.MaterializeResult(
         metadata={
             **summary_line(
@@ -566,7 +536,7 @@ def signup_cohorts(
         return dg.MaterializeResult(
             metadata={**summary_line("No customers in the warehouse yet."), "cohorts": 0}
         )
-    _, active = subscription_timeline(transactions, subscriptions, options)
+    _, active = mrr_metrics.subscription_timeline(transactions, subscriptions, options)
     cohorts = retention_metrics.signup_cohorts(
         transactions, active, as_of, options.reporting_timezone
     )
@@ -647,7 +617,7 @@ def mrr_export_reconciliation(
                 )
             ],
         )
-    _, active = subscription_timeline(transactions, subscriptions, options)
+    _, active = mrr_metrics.subscription_timeline(transactions, subscriptions, options)
     export = subscription_rules.export_mrr(subscriptions)
     differences = mrr_metrics.reconcile_with_export(active, export, as_of)
     _replace(warehouse, {analytics_tables.mrr_reconciliation: differences})

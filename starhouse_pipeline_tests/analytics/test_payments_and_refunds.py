@@ -7,7 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from starhouse_pipeline.domain.analytics.payments import failed_payments, failed_payments_by_month
+from starhouse_pipeline.domain.analytics.payments import (
+    failed_payments,
+    failed_payments_by_month,
+    recovery_rate,
+)
 from starhouse_pipeline.domain.analytics.refunds import (
     fully_refunded_charges,
     link_refunds,
@@ -145,3 +149,8 @@ def test_failed_payment_and_refund_assets(database_url: str, window_days: int) -
     assert read_table(database_url, refunds_monthly)["refunded"].sum() == D("72.00")
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"refunds_link_to_a_charge": True}
+
+
+def test_the_recovery_rate_counts_decided_payments_only():
+    assert recovery_rate({"recovered": 1, "lost": 2, "open": 5}) == 0.3333
+    assert recovery_rate({"recovered": 0, "lost": 0, "open": 3}) is None

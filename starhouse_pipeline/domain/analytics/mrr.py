@@ -20,6 +20,7 @@ from datetime import date
 
 import polars as pl
 
+from starhouse_pipeline.domain.analytics import refunds as refund_metrics
 from starhouse_pipeline.domain.analytics.frames import (
     COMPLETED,
     TOTAL,
@@ -341,3 +342,19 @@ def reconcile_with_export(
         )
         .sort("cause", "contact_id", nulls_last=True)
     )
+
+
+def subscription_timeline(
+    transactions: pl.DataFrame, subscriptions: pl.DataFrame, options: MetricOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(subscription charges, MRR per customer and month) as every MRR-based metric sees it:
+    charges fully refunded are taken back, and the Subscriptions export's intervals (where
+    one was imported) say how many months a charge pays for."""
+    links = refund_metrics.link_refunds(transactions, options.reporting_timezone)
+    charges = subscription_charges(
+        transactions,
+        options,
+        refund_metrics.fully_refunded_charges(links),
+        known_intervals(subscriptions),
+    )
+    return charges, customer_mrr(charges, options)

@@ -112,3 +112,20 @@ def failed_payments_by_month(payments: pl.DataFrame) -> pl.DataFrame:
     return summary.with_columns(
         rate(pl.col("recovered"), pl.col("recovered") + pl.col("lost")).alias("recovery_rate")
     ).sort("month", "currency")
+
+
+OUTCOMES = ("recovered", "lost", "open")
+
+
+def outcome_counts(payments: pl.DataFrame) -> dict[str, int]:
+    """How many failed payments were recovered, lost, or are still open."""
+    if payments.is_empty():
+        return dict.fromkeys(OUTCOMES, 0)
+    return {name: int((payments.get_column("outcome") == name).sum()) for name in OUTCOMES}
+
+
+def recovery_rate(outcomes: dict[str, int]) -> float | None:
+    """Recovered over decided (recovered + lost), to 4 places; open ones are not decided yet,
+    and with none decided there is no rate."""
+    decided = outcomes["recovered"] + outcomes["lost"]
+    return round(outcomes["recovered"] / decided, 4) if decided else None

@@ -10,6 +10,7 @@ from starhouse_pipeline.domain.analytics.frames import (
     COMPLETED,
     completed_refunds,
     completed_sales,
+    divide_money,
     money_sum,
     month_of,
     rate,
@@ -124,4 +125,21 @@ def retention_grid(cohorts: pl.DataFrame, months: int = 12) -> pl.DataFrame:
             values="customer_retention",
         )
         .sort(["currency", "cohort_month"], descending=[False, True])
+    )
+
+
+def value_per_currency(values: pl.DataFrame) -> pl.DataFrame:
+    """Per currency of `customer_value`: customers, total, average and median realized value,
+    the currency with the most customers first."""
+    return (
+        values.group_by("currency")
+        .agg(
+            pl.len().alias("customers"),
+            pl.col("net_revenue").sum().alias("net_revenue"),
+            pl.col("net_revenue").median().alias("median_per_customer"),
+        )
+        .with_columns(
+            divide_money(pl.col("net_revenue"), pl.col("customers")).alias("average_per_customer")
+        )
+        .sort("customers", descending=True)
     )
