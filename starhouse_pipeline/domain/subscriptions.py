@@ -59,7 +59,8 @@ REQUIRED_SUBSCRIPTION_COLUMNS = (
     "Status",
 )
 RULE, REASON, RAW_JSON = "quarantine_rule", "quarantine_reason", "raw_json"
-ID_COLUMN = "external_transaction_id"  # the quarantine table's name for a row's own id
+# The quarantine frames' key for a row's own id (stored as quarantined_rows.source_row_id).
+ID_COLUMN = "external_transaction_id"
 
 INTERVAL_MONTHS = {
     "month": 1,

@@ -68,7 +68,7 @@ def write_quarantine(
             "source_file": file.name,
             "file_sha256": file.sha256,
             "line_number": row["_line"],
-            "external_transaction_id": row["external_transaction_id"],
+            "source_row_id": row["external_transaction_id"],
             "rule": row["quarantine_rule"],
             "reason": row["quarantine_reason"],
             "raw_row": json.loads(row["raw_json"]),
@@ -95,13 +95,11 @@ def resolve_quarantine(
     staged = stage_frame(
         connection, "stage_seen_transaction_ids", ids, {"external_transaction_id": sa.Text()}
     )
-    same_id = quarantined_rows.c.external_transaction_id.in_(
-        sa.select(staged.c.external_transaction_id)
-    )
+    same_id = quarantined_rows.c.source_row_id.in_(sa.select(staged.c.external_transaction_id))
     same_file_without_id = sa.and_(
         quarantined_rows.c.source_file == file.name,
         sa.or_(
-            quarantined_rows.c.external_transaction_id.is_(None),
+            quarantined_rows.c.source_row_id.is_(None),
             quarantined_rows.c.rule.in_(_NO_USABLE_ID_RULES),
         ),
     )
@@ -122,7 +120,7 @@ def read_quarantine(connection: sa.Connection, run_id: str) -> pl.DataFrame:
     rows = connection.execute(
         sa.select(
             quarantined_rows.c.line_number,
-            quarantined_rows.c.external_transaction_id,
+            quarantined_rows.c.source_row_id,
             quarantined_rows.c.rule,
             quarantined_rows.c.reason,
         )
@@ -131,7 +129,7 @@ def read_quarantine(connection: sa.Connection, run_id: str) -> pl.DataFrame:
     ).all()
     schema = {
         "line_number": pl.Int64,
-        "external_transaction_id": pl.String,
+        "source_row_id": pl.String,
         "rule": pl.String,
         "reason": pl.String,
     }

@@ -147,7 +147,8 @@ quarantined_rows = sa.Table(
     sa.Column("source_file", sa.Text, nullable=False),
     sa.Column("file_sha256", sa.Text, nullable=False),
     sa.Column("line_number", sa.Integer, nullable=False),
-    sa.Column("external_transaction_id", sa.Text),
+    # The row's own id in its export: a transaction's, a subscription's or a person's.
+    sa.Column("source_row_id", sa.Text),
     sa.Column("rule", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("raw_row", JsonDocument, nullable=False),

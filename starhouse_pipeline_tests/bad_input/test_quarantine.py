@@ -83,7 +83,7 @@ def test_quarantine_is_queryable_and_a_fixed_file_resolves_what_now_loads(
             quarantined_rows.c.run_id,
             quarantined_rows.c.source_file,
             quarantined_rows.c.line_number,
-            quarantined_rows.c.external_transaction_id,
+            quarantined_rows.c.source_row_id,
             quarantined_rows.c.rule,
             quarantined_rows.c.resolved_by_run_id,
             quarantined_rows.c.resolved_at,
@@ -94,7 +94,7 @@ def test_quarantine_is_queryable_and_a_fixed_file_resolves_what_now_loads(
             r.run_id,
             r.source_file,
             r.line_number,
-            r.external_transaction_id,
+            r.source_row_id,
             r.rule,
             r.resolved_by_run_id,
         )
@@ -139,7 +139,7 @@ def test_share_above_threshold_stops_the_run_before_the_load(database_url: str, 
     for asset in DOWNSTREAM:
         assert not result.asset_materializations_for_node(asset), asset
     assert fetch_all(database_url, sa.select(sa.func.count()).select_from(transactions)) == [(0,)]
-    stored = fetch_all(database_url, sa.select(quarantined_rows.c.external_transaction_id))
+    stored = fetch_all(database_url, sa.select(quarantined_rows.c.source_row_id))
     assert stored == [("2001",)]
 
 

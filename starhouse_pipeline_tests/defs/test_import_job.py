@@ -144,9 +144,7 @@ def test_quarantined_row_is_stored_with_line_and_reason(seeded: str, tmp_path: P
     result = _import(seeded, _export(tmp_path))
 
     rows = fetch_all(seeded, sa.select(quarantined_rows))
-    assert [(r.line_number, r.external_transaction_id, r.rule) for r in rows] == [
-        (6, "1005", "known_type")
-    ]
+    assert [(r.line_number, r.source_row_id, r.rule) for r in rows] == [(6, "1005", "known_type")]
     assert rows[0].run_id == result.run_id
     assert rows[0].source_file == "kajabi.csv"
     assert rows[0].raw_row["Type"] == "gift"

@@ -145,7 +145,7 @@ def warehouse_contents(url: str) -> dict[str, list[tuple]]:
             sa.select(
                 quarantined_rows.c.source_file,
                 quarantined_rows.c.line_number,
-                quarantined_rows.c.external_transaction_id,
+                quarantined_rows.c.source_row_id,
                 quarantined_rows.c.rule,
             ).where(quarantined_rows.c.resolved_at.is_(None)),
         ),

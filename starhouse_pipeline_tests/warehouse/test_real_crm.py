@@ -297,7 +297,7 @@ def test_what_the_crm_constraints_refuse_is_quarantined_with_the_constraint(
     assert result.success
     assert all(check_results(result).values())
     quarantined = _execute(
-        url, "SELECT external_transaction_id, rule FROM starhouse.quarantined_rows ORDER BY 1"
+        url, "SELECT source_row_id, rule FROM starhouse.quarantined_rows ORDER BY 1"
     )
     assert [tuple(row) for row in quarantined] == [
         ("1", "crm_check_contacts_no_plus_addresses"),
@@ -370,7 +370,7 @@ def test_two_concurrent_imports_still_serialize(real_crm_url: str, tmp_path: Pat
     )[0]
     quarantined = _execute(
         url,
-        "SELECT count(DISTINCT external_transaction_id) FROM starhouse.quarantined_rows "
+        "SELECT count(DISTINCT source_row_id) FROM starhouse.quarantined_rows "
         "WHERE resolved_at IS NULL",
     )[0][0]
     assert loaded == distinct == 300 - quarantined

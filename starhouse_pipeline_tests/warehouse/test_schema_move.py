@@ -45,7 +45,7 @@ def test_an_older_installation_moves_its_tables_with_their_rows(postgres_url: st
 
     upgrade_database(engine)
 
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     inspector = sa.inspect(engine)
     assert set(inspector.get_table_names(schema="public")) == {
         "contacts",
@@ -97,4 +97,25 @@ def test_sqlite_renames_the_import_table(sqlite_url: str):
             "SELECT external_subscription_id, amount FROM kajabi_subscriptions"
         ).all()
     assert [tuple(row) for row in kept] == [("501", 22)]  # and the cents became dollars
+    engine.dispose()
+
+
+def test_the_quarantine_row_id_is_renamed_with_its_values(sqlite_url: str):
+    engine = create_warehouse_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "ALTER TABLE quarantined_rows RENAME COLUMN source_row_id TO external_transaction_id"
+        )
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0004'")
+        connection.exec_driver_sql(
+            "INSERT INTO quarantined_rows (run_id, source_file, file_sha256, line_number, "
+            "external_transaction_id, rule, reason, raw_row) "
+            "VALUES ('r', 'subs.csv', 'x', 3, '3100000001', 'known_status', 'why', '{}')"
+        )
+
+    upgrade_database(engine)
+
+    with engine.connect() as connection:
+        kept = connection.execute(sa.select(quarantined_rows.c.source_row_id)).scalars().all()
+    assert kept == ["3100000001"]
     engine.dispose()
