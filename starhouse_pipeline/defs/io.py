@@ -10,6 +10,10 @@ A consumer that needs only some columns of a frame says so in its input's metada
 Dagster intends input metadata to be used: `AssetIn(metadata={FRAME_COLUMNS: {"valid":
 ["offer_id", ...]}})` loads only those columns of the `valid` field, so a step that needs
 two columns of a million-row frame does not read twenty-four.
+
+Not dagster-polars' Parquet IO manager: it stores an output that is a frame, where these
+outputs are dataclasses holding frames among other fields (a validated export: valid rows,
+quarantine, file facts), and it selects columns per output, not per field.
 """
 
 import dataclasses
@@ -32,26 +36,22 @@ FRAME_COLUMNS = "frame_columns"
 class _FrameFile:
     name: str
     field: str = ""  # the dataclass field holding the frame ("" for the value itself)
-    # References pickled before Parquet have no suffix of their own and read this default.
-    suffix: str = ".arrow"
 
     @property
     def file_name(self) -> str:
-        return f"{self.name}{self.suffix}"
+        return f"{self.name}{_PARQUET}"
 
     def read(self, directory: Path, columns: Sequence[str] | None) -> pl.DataFrame:
-        path = directory / self.file_name
-        columns = list(columns) if columns else None
-        if self.suffix == ".arrow":
-            return pl.read_ipc(path, columns=columns)
-        return pl.read_parquet(path, columns=columns)
+        return pl.read_parquet(
+            directory / self.file_name, columns=list(columns) if columns else None
+        )
 
 
 def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") -> Any:
     """`value` with every frame replaced by a reference; the frames collected in
     `frames` under their file names."""
     if isinstance(value, pl.DataFrame):
-        reference = _FrameFile(f"frame{len(frames)}", field, _PARQUET)
+        reference = _FrameFile(f"frame{len(frames)}", field)
         frames[reference.file_name] = value
         return reference
     return _with_fields(value, lambda name, item: detach_frames(item, frames, _path(field, name)))
@@ -101,9 +101,6 @@ class FrameFilesIOManager(dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         directory = Path(str(path))
-        if directory.is_file():
-            # A value stored by Dagster's default IO manager before this one took over.
-            directory.unlink()
         directory.mkdir(parents=True, exist_ok=True)
         frames: dict[str, pl.DataFrame] = {}
         skeleton = detach_frames(obj, frames)
@@ -118,9 +115,6 @@ class FrameFilesIOManager(dg.UPathIOManager):
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         directory = Path(str(path))
-        if directory.is_file():
-            # Stored by Dagster's default pickling IO manager, before this one took over.
-            return pickle.loads(directory.read_bytes())
         skeleton = pickle.loads((directory / _OBJECT_FILE).read_bytes())
         metadata = context.definition_metadata or {}
         return attach_frames(skeleton, directory, metadata.get(FRAME_COLUMNS))
