@@ -105,12 +105,9 @@ class TableShape:
             return None
         if key.identity:
             return "identity"
-        default = (key.default or "").lower()
-        if "nextval(" in default:
+        if "nextval(" in (key.default or "").lower():
             return "sequence (serial)"
-        if "uuid" in default:
-            return f"default {key.default}"
-        if default:
+        if key.default:
             return f"default {key.default}"
         if self.key_kind == "integer" and self.schema is None:
             return "rowid"  # SQLite's INTEGER PRIMARY KEY
@@ -129,10 +126,6 @@ class TableShape:
 
     def is_citext(self, column: str) -> bool:
         return column in self.columns and self.columns[column].type_sql == "citext"
-
-    def writable(self, columns: Iterable[str]) -> list[str]:
-        """The given columns less those the database computes itself (generated ones)."""
-        return [c for c in columns if c in self.columns and not self.columns[c].generated]
 
 
 _KEY_KINDS = {
@@ -297,15 +290,15 @@ def _unique_indexes(
     for index in inspector.get_indexes(name, schema=schema):
         if not index["unique"]:
             continue
-        expressions = tuple(e for e in index.get("expressions") or () if e is not None)
-        plain = tuple(c for c in index["column_names"] if c is not None)
+        # An expression takes a None among the column names (and its text in `expressions`).
+        on_expression = None in index["column_names"]
         options = index.get("dialect_options") or {}
         predicate = options.get("postgresql_where") or options.get("sqlite_where")
         found.append(
             UniqueIndex(
                 name=index["name"],
-                columns=plain,
-                expressions=expressions if len(expressions) > len(plain) else (),
+                columns=tuple(c for c in index["column_names"] if c is not None),
+                expressions=tuple(index.get("expressions") or ()) if on_expression else (),
                 predicate=str(predicate) if predicate is not None else None,
             )
         )
@@ -582,7 +575,7 @@ def needed_unique_keys(table_name: str, shape: TableShape) -> list[NeededUnique]
     return needed
 
 
-def duplicate_groups(
+def _duplicate_groups(
     connection: sa.Connection, table: sa.Table, keys: tuple[sa.ColumnElement, ...]
 ) -> list[tuple[str, str, int]]:
     """Up to ten groups of existing rows sharing `keys`: (lowest id, highest id, rows).
@@ -617,7 +610,7 @@ def refuse_duplicates(
 def _duplicates_message(
     connection: sa.Connection, table: sa.Table, keys: tuple[sa.ColumnElement, ...]
 ) -> str | None:
-    groups = duplicate_groups(connection, table, keys)
+    groups = _duplicate_groups(connection, table, keys)
     if not groups:
         return None
     examples = "; ".join(f"ids {low}..{high} ({n} rows)" for low, high, n in groups)
@@ -672,7 +665,7 @@ def _table_refusals(shape: TableShape) -> list[str]:
         )
     written = set(WRITTEN_ON_CREATE[shape.name])
     for column in shape.columns.values():
-        required = not column.nullable and not column.has_default and not column.generated
+        required = not column.nullable and not column.has_default
         if required and column.name not in written and column.name not in shape.primary_key:
             reasons.append(
                 f"{shape.name}.{column.name} is NOT NULL without a default, and the pipeline "

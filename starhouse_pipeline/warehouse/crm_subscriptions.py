@@ -59,15 +59,15 @@ def fill_crm_subscriptions(
     table = reflected_table(connection, CRM_TABLE)
     columns = [c for c in CRM_SUBSCRIPTION_COLUMNS if c in table.c and c in rows.columns]
     new = stage_like(connection, "stage_crm_subscriptions", table, columns, [rows.select(columns)])
-    before = stage_like(
-        connection, "stage_crm_subscriptions_before", table, columns, [last_written.select(columns)]
-    )
     held = sa.exists().where(table.c[KEY] == new.c[KEY])
     if dry_run:
         inserted = connection.execute(
             sa.select(sa.func.count()).select_from(new).where(~held)
         ).scalar_one()
         return CrmSubscriptionCounts(inserted, 0, 0, _without_product(connection, table))
+    before = stage_like(
+        connection, "stage_crm_subscriptions_before", table, columns, [last_written.select(columns)]
+    )
     source, fields = _source(new, before, columns), [c for c in columns if c != KEY]
     kept = _person_values(connection, table, source, fields)
     updated = _update_existing(connection, table, source, fields)

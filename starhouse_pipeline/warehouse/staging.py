@@ -187,7 +187,8 @@ def stage_check_values(
     table.drop(connection, checkfirst=True)
     selected = ", ".join(f'"{column}"' for column in columns)
     if connection.dialect.name == "postgresql":
-        source = f'SELECT 0::bigint AS "{numbered}", {selected} FROM {_qualified(shape)}'
+        crm_table = sql_name(connection, sa.table(shape.name, schema=shape.schema))
+        source = f'SELECT 0::bigint AS "{numbered}", {selected} FROM {crm_table}'
         connection.exec_driver_sql(f'CREATE TEMPORARY TABLE "{name}" AS {source} WITH NO DATA')
     else:
         declared = ", ".join(
@@ -200,14 +201,10 @@ def stage_check_values(
     return table
 
 
-def sql_name(connection: sa.Connection, table: sa.Table) -> str:
+def sql_name(connection: sa.Connection, table: sa.TableClause) -> str:
     """The table's quoted name as this connection's schema translation places it."""
     schema = table.schema
     if schema is not None:
         translate = connection.get_execution_options().get("schema_translate_map") or {}
         schema = translate.get(schema, schema)
     return f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
-
-
-def _qualified(shape: "TableShape") -> str:
-    return f'"{shape.schema}"."{shape.name}"' if shape.schema else f'"{shape.name}"'

@@ -37,11 +37,6 @@ _UPDATABLE = [
 ]
 
 
-# What the CRM's constraints are asked about: the transaction's own columns and the
-# customer's email (for a contact the import may create).
-SCREENED_COLUMNS = (*FROM_VALID_ROW.values(), "email")
-
-
 def refused_by_crm(connection: sa.Connection, valid: pl.DataFrame) -> pl.DataFrame:
     """The valid rows (line, rule, reason) the CRM's own constraints would refuse.
 

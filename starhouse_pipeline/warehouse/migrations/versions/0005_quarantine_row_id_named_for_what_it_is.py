@@ -14,13 +14,15 @@ import sqlalchemy as sa
 from alembic import op
 
 from starhouse_pipeline.warehouse.engine import schema_layout
+from starhouse_pipeline.warehouse.staging import sql_name
+from starhouse_pipeline.warehouse.tables import quarantined_rows
 
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-_TABLE = "quarantined_rows"
+_TABLE = quarantined_rows.name
 _OLD, _NEW = "external_transaction_id", "source_row_id"
 
 
@@ -37,5 +39,5 @@ def _rename(old: str, new: str) -> None:
     schema = schema_layout(bind).pipeline_schema(bind.dialect.name)
     columns = {column["name"] for column in sa.inspect(bind).get_columns(_TABLE, schema=schema)}
     if old in columns and new not in columns:
-        table = f'"{schema}"."{_TABLE}"' if schema else f'"{_TABLE}"'
+        table = sql_name(bind, quarantined_rows)
         op.execute(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO "{new}"')
