@@ -11,7 +11,7 @@ from collections import Counter
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.samples import generator
 from starhouse_pipeline.samples.generator import generate_export_rows, write_export
 

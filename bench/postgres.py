@@ -11,7 +11,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 
 ADMIN_URL_ENV = "STARHOUSE_BENCH_POSTGRES_URL"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

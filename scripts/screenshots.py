@@ -16,7 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.settings import PROJECT_ROOT, SAMPLE_CRM_DIR
 from starhouse_pipeline_tests.browser.dashboard import (
     DASHBOARD_VIEWPORT,

@@ -23,7 +23,6 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         ],
         asset_checks=[
             *dg.load_asset_checks_from_modules([checks, analytics, subscriptions, people]),
-            checks.quarantine_share_check(),
         ],
         jobs=[
             import_job,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.defs.run_config import job_run_config
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.staging import sql_name
 
@@ -119,26 +119,22 @@ def run_import(
     database_url: str,
     path: Path,
     *,
-    dry_run: bool = False,
+    job_name: str = "import_job",
     instance: dg.DagsterInstance | None = None,
     reports_dir: Path | None = None,
-    max_quarantine_share: float = 0.01,
-    allow_sample_in_this_warehouse: bool | None = None,
+    retry_wait_seconds: float | None = None,
+    **import_options: Any,
 ) -> dg.ExecuteInProcessResult:
-    """Run `import_job` in process on `path`, with the run config `starhouse import` builds.
+    """Run an import job in process on `path`, with the run config `starhouse import` builds
+    (`import_options`: dry_run, max_quarantine_share, allow_sample_in_this_warehouse).
 
-    In process, with a warehouse resource of the test's own, so the result keeps its events.
+    In process, with a warehouse resource of the test's own, so the result keeps its events:
+    the one way the tests run an import.
     """
-    definitions = build_definitions(WarehouseResource(database_url=database_url))
-    run_config = job_run_config(
-        "import_job",
-        path,
-        reports_dir=reports_dir,
-        dry_run=dry_run,
-        max_quarantine_share=max_quarantine_share,
-        allow_sample_in_this_warehouse=allow_sample_in_this_warehouse,
-    )
-    return definitions.resolve_job_def("import_job").execute_in_process(
+    retries = {} if retry_wait_seconds is None else {"retry_wait_seconds": retry_wait_seconds}
+    definitions = build_definitions(WarehouseResource(database_url=database_url, **retries))
+    run_config = job_run_config(job_name, path, reports_dir=reports_dir, **import_options)
+    return definitions.resolve_job_def(job_name).execute_in_process(
         run_config=run_config,
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -1,4 +1,5 @@
-"""The import chain as software-defined assets: read, validate, resolve, enrich, load, report.
+"""The Kajabi transactions import as software-defined assets: read, validate (both made by
+the export factory), resolve products, enrich contacts, load.
 
 Each asset reads its inputs, calls the domain's pure functions, writes through the
 warehouse package in one database transaction, and reports counts and a masked preview.
@@ -6,23 +7,17 @@ warehouse package in one database transaction, and reports counts and a masked p
 
 import dagster as dg
 import polars as pl
-from pydantic import Field
 
+from starhouse_pipeline.defs.exports import WAREHOUSE_POOL, export_assets
 from starhouse_pipeline.defs.io import FRAME_COLUMNS
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import products as product_rules
+from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.formatting import markdown_table
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTIONS
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.masking import mask_email_expr
-from starhouse_pipeline.domain.quarantine import masked_sample
-from starhouse_pipeline.domain.reading import (
-    LINE_COLUMN,
-    ExportContractError,
-    RawExport,
-    read_transactions_export,
-)
-from starhouse_pipeline.domain.report import quarantine_by_rule
 from starhouse_pipeline.domain.transactions import (
     LOAD_COLUMNS,
     LoadOutcome,
@@ -31,16 +26,10 @@ from starhouse_pipeline.domain.transactions import (
     record_batches,
     transaction_records,
 )
-from starhouse_pipeline.domain.validation import (
-    ValidatedTransactions,
-    quarantine_refused,
-    validate_export,
-)
+from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.warehouse import bookkeeping, contacts, products, transactions
-from starhouse_pipeline.warehouse.crm import CrmRefusesEveryRow
 
 IMPORT_GROUP = "kajabi_import"
-WAREHOUSE_POOL = "starhouse_warehouse"
 
 
 def validated_columns(*columns: str) -> dict[str, dg.AssetIn]:
@@ -52,93 +41,33 @@ def validated_columns(*columns: str) -> dict[str, dg.AssetIn]:
     return {"validated_transactions": dg.AssetIn(metadata=metadata)}
 
 
-class ImportConfig(dg.Config):
-    """Which export to import: required, so a run launched by hand asks for it."""
-
-    path: str = Field(
-        description="Path of a Kajabi transactions export (CSV), as the server sees it.",
+def _masked_preview(valid: pl.DataFrame, rows: int = 5) -> pl.DataFrame:
+    return valid.head(rows).select(
+        pl.col(LINE_COLUMN).alias("line"),
+        pl.col("external_transaction_id").alias("id"),
+        "transaction_type",
+        "status",
+        "amount",
+        "currency",
+        pl.col("transaction_date").dt.strftime("%Y-%m-%d %H:%M UTC").alias("date"),
+        mask_email_expr("email").alias("email"),
+        "offer_title",
     )
 
 
-@dg.asset(group_name=IMPORT_GROUP, kinds={"csv", "polars"})
-def raw_kajabi_csv(
-    config: ImportConfig, warehouse: WarehouseResource, import_options: ImportOptions
-) -> dg.Output[RawExport]:
-    """One Kajabi transactions export, every value as text, checked against the export contract.
-
-    A file that is not a usable export (missing required columns, broken quoting, not
-    UTF-8 or certainly cp1252) fails the run here, naming the file and the problem, before
-    anything is written. Extra or reordered columns are accepted and kept. The bundled sample
-    is refused unless the warehouse is the embedded demo one or the run allows it.
-    """
-    import_options.refuse_bundled_sample(config.path, warehouse)
-    try:
-        raw = read_transactions_export(config.path)
-    except ExportContractError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
-    return dg.Output(
-        raw,
-        metadata={
-            "file_name": raw.file.name,
-            "size_bytes": raw.file.size_bytes,
-            "sha256": raw.file.sha256,
-            "encoding": raw.file.encoding,
-            "rows": raw.row_count,
-            "blank_lines_skipped": raw.blank_lines_skipped,
-            "missing_optional_columns": ", ".join(raw.header.missing_optional) or "none",
-            "extra_columns": ", ".join(raw.header.extra) or "none",
-        },
-    )
-
-
-@dg.asset(group_name=IMPORT_GROUP, kinds={"polars", "pandera"}, pool=WAREHOUSE_POOL)
-def validated_transactions(
-    context: dg.AssetExecutionContext,
-    raw_kajabi_csv: RawExport,
-    warehouse: WarehouseResource,
-    import_options: ImportOptions,
-) -> dg.Output[ValidatedTransactions]:
-    """Typed, validated transactions: exact amounts, UTC timestamps, mapped type and status.
-
-    Rows that break a rule (unknown type or status, unparseable amount or date, a date
-    without offset, a malformed email, a conflicting duplicate ID, ...) or that the CRM's own
-    constraints would refuse (its CHECKs and enum types, read from the database) are written
-    to the `quarantined_rows` table with file, line, rule and the raw row; good rows go on.
-    A constraint refusing what every row carries (the source system) fails the run here,
-    before anything is written.
-    Identical duplicate rows collapse to one. Earlier quarantined rows this export deals
-    with (same ID, or no usable ID and the same file name) are marked resolved.
-    """
-    validated = validate_export(raw_kajabi_csv)
-    with warehouse.transaction(dry_run=import_options.dry_run) as connection:
-        try:
-            refused = transactions.refused_by_crm(connection, validated.valid)
-        except CrmRefusesEveryRow as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from error
-        validated = quarantine_refused(validated, refused)
-        bookkeeping.record_validated_export(connection, context.run_id, validated)
-        # Resolved with the new quarantine, under the same lock, so concurrent imports agree
-        # on which verdict is the latest (this run's own rows are never resolved by it).
-        resolved = bookkeeping.resolve_quarantine(
-            connection, context.run_id, validated.file, _seen_ids(validated)
-        )
-    return dg.Output(
-        validated,
-        metadata={
-            "rows_read": validated.rows_read,
-            "valid": validated.valid.height,
-            "quarantined": validated.quarantined.height,
-            "duplicates_collapsed": len(validated.collapsed_lines),
-            "earlier_quarantine_resolved": resolved,
-            "quarantine_by_rule": dg.MetadataValue.md(
-                markdown_table(quarantine_by_rule(validated.quarantined))
-            ),
-            "quarantine_sample": dg.MetadataValue.md(
-                markdown_table(masked_sample(validated.quarantined))
-            ),
-            "preview": dg.MetadataValue.md(markdown_table(_masked_preview(validated.valid))),
-        },
-    )
+# The chain's first two assets, as every export has them; their names are the client's and
+# persist in run history.
+TRANSACTIONS_EXPORT = export_assets(
+    TRANSACTIONS,
+    raw_name="raw_kajabi_csv",
+    validated_name="validated_transactions",
+    group=IMPORT_GROUP,
+    refusals=transactions.refused_by_crm,
+    resolves_earlier_quarantine=True,
+    preview=_masked_preview,
+)
+raw_kajabi_csv = TRANSACTIONS_EXPORT.raw
+validated_transactions = TRANSACTIONS_EXPORT.validated
 
 
 @dg.asset(
@@ -148,7 +77,7 @@ def validated_transactions(
     ins=validated_columns(*product_rules.OFFER_COLUMNS),
 )
 def resolved_products(
-    validated_transactions: ValidatedTransactions,
+    validated_transactions: ValidatedExport,
     warehouse: WarehouseResource,
     import_options: ImportOptions,
 ) -> dg.Output[pl.DataFrame]:
@@ -195,7 +124,7 @@ def resolved_products(
 )
 def contact_enrichments(
     context: dg.AssetExecutionContext,
-    validated_transactions: ValidatedTransactions,
+    validated_transactions: ValidatedExport,
     warehouse: WarehouseResource,
     import_options: ImportOptions,
 ) -> dg.Output[contact_rules.ContactOutcome]:
@@ -236,7 +165,7 @@ def contact_enrichments(
 )
 def loaded_transactions(
     context: dg.AssetExecutionContext,
-    validated_transactions: ValidatedTransactions,
+    validated_transactions: ValidatedExport,
     resolved_products: pl.DataFrame,
     contact_enrichments: contact_rules.ContactOutcome,
     warehouse: WarehouseResource,
@@ -278,27 +207,3 @@ def loaded_transactions(
         export=export_facts(validated_transactions),
     )
     return dg.Output(outcome, metadata={**outcome.counts, "dry_run": dry_run})
-
-
-def _seen_ids(validated: ValidatedTransactions) -> pl.Series:
-    """Every ID this export read, loaded or quarantined again."""
-    return pl.concat(
-        [
-            validated.valid.get_column("external_transaction_id"),
-            validated.quarantined.get_column("external_transaction_id"),
-        ]
-    )
-
-
-def _masked_preview(valid: pl.DataFrame, rows: int = 5) -> pl.DataFrame:
-    return valid.head(rows).select(
-        pl.col("_line").alias("line"),
-        pl.col("external_transaction_id").alias("id"),
-        "transaction_type",
-        "status",
-        "amount",
-        "currency",
-        pl.col("transaction_date").dt.strftime("%Y-%m-%d %H:%M UTC").alias("date"),
-        mask_email_expr("email").alias("email"),
-        "offer_title",
-    )

@@ -5,17 +5,18 @@ On a dry run nothing was written, so the checks that compare with the warehouse 
 and pass; the row accounting still runs on the planned counts.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
 from starhouse_pipeline.defs.assets import (
+    TRANSACTIONS_EXPORT,
     contact_enrichments,
     loaded_transactions,
-    validated_transactions,
 )
-from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
+from starhouse_pipeline.defs.exports import row_accounting_check
+from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain import reconciliation
 from starhouse_pipeline.domain.contacts import (
     ENRICHABLE_FIELDS,
@@ -25,7 +26,6 @@ from starhouse_pipeline.domain.contacts import (
     values_held,
 )
 from starhouse_pipeline.domain.formatting import markdown_table, money_by_currency
-from starhouse_pipeline.domain.quarantine import quarantine_share_verdict
 from starhouse_pipeline.domain.transactions import ExportFacts, LoadOutcome
 from starhouse_pipeline.warehouse import contacts, transactions
 
@@ -145,22 +145,7 @@ def _by_currency(revenue: pl.DataFrame) -> dict[str, str]:
     return {row["currency"]: str(row["revenue"]) for row in revenue.iter_rows(named=True)}
 
 
-@dg.asset_check(asset=loaded_transactions, blocking=True)
-def every_row_accounted_for(loaded_transactions: LoadOutcome) -> dg.AssetCheckResult:
-    """Rows read = loaded new + updated + unchanged + quarantined + collapsed duplicates."""
-    load, export = loaded_transactions, loaded_transactions.export
-    accounted = load.inserted + load.updated + load.unchanged + export.quarantined
-    accounted += export.collapsed
-    return dg.AssetCheckResult(
-        passed=accounted == export.rows_read,
-        metadata={
-            "rows_read": export.rows_read,
-            "accounted": accounted,
-            **load.counts,
-            "quarantined": export.quarantined,
-            "duplicates_collapsed": export.collapsed,
-        },
-    )
+every_row_accounted_for = row_accounting_check(loaded_transactions)
 
 
 @dg.asset_check(asset=contact_enrichments, blocking=True)
@@ -189,54 +174,4 @@ def enrichment_never_overwrote(
     )
 
 
-def quarantine_share_check() -> dg.AssetChecksDefinition:
-    """The blocking quarantine-share gate on `validated_transactions`.
-
-    Built by a function, not at module level, so `definitions.py` decides where it is wired.
-    """
-
-    @dg.asset_check(asset=validated_transactions, blocking=True)
-    def quarantine_share_within_threshold(
-        context: dg.AssetCheckExecutionContext, import_options: ImportOptions
-    ) -> dg.AssetCheckResult:
-        """At most `max_quarantine_share` of the rows read (default 1%) are quarantined; above
-        that the export is probably wrong as a whole, so the run stops before the load.
-
-        Judged on the counts the materialization recorded (this run's, else the latest), so
-        the gate never loads the validated rows: at a million rows that alone was 0.4 GB.
-        """
-        counts = _materialization_metadata(context, validated_transactions.key)
-        rows_read, quarantined = counts["rows_read"].value, counts["quarantined"].value
-        verdict = quarantine_share_verdict(
-            rows_read, quarantined, import_options.max_quarantine_share
-        )
-        return dg.AssetCheckResult(
-            passed=verdict.passed,
-            description=verdict.description,
-            metadata={
-                "rows_read": rows_read,
-                "quarantined": quarantined,
-                "quarantined_share": dg.MetadataValue.float(verdict.share),
-                "max_quarantine_share": dg.MetadataValue.float(verdict.threshold),
-                "quarantine_by_rule": counts["quarantine_by_rule"],
-            },
-        )
-
-    return quarantine_share_within_threshold
-
-
-def _materialization_metadata(
-    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey
-) -> Mapping[str, dg.MetadataValue]:
-    """The metadata of this run's materialization of `asset_key`, or of the latest one when
-    the check runs on its own."""
-    in_this_run = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, ascending=False
-    ).records
-    for record in in_this_run:
-        if record.asset_key == asset_key:
-            return record.asset_materialization.metadata
-    latest = context.instance.get_latest_materialization_event(asset_key)
-    if latest is None or latest.asset_materialization is None:
-        raise dg.Failure(f"{asset_key.to_user_string()} has never been materialized")
-    return latest.asset_materialization.metadata
+quarantine_share_within_threshold = TRANSACTIONS_EXPORT.quarantine_gate

@@ -19,7 +19,7 @@ from starhouse_pipeline.domain.report import (
     summary_sentence,
 )
 from starhouse_pipeline.domain.transactions import LoadOutcome
-from starhouse_pipeline.domain.validation import ValidatedTransactions
+from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.settings import REPORTS_DIR, REPORTS_DIR_ENV
 from starhouse_pipeline.warehouse import transactions
 
@@ -59,7 +59,7 @@ class ReportConfig(dg.Config):
 def import_report(
     context: dg.AssetExecutionContext,
     config: ReportConfig,
-    validated_transactions: ValidatedTransactions,
+    validated_transactions: ValidatedExport,
     resolved_products: pl.DataFrame,
     contact_enrichments: ContactOutcome,
     loaded_transactions: LoadOutcome,

@@ -13,8 +13,8 @@ from typing import Any
 # The asset of each import job that takes the export's path as its config.
 EXPORT_ASSET = {
     "import_job": "raw_kajabi_csv",
-    "subscriptions_import_job": "kajabi_subscriptions",
-    "people_import_job": "kajabi_people",
+    "subscriptions_import_job": "raw_kajabi_subscriptions",
+    "people_import_job": "raw_kajabi_people",
 }
 _IMPORT_OPTIONS = ("dry_run", "max_quarantine_share", "allow_sample_in_this_warehouse")
 

@@ -1,15 +1,20 @@
 """The Kajabi Subscriptions export: who subscribes to what, imported with its checks.
 
-`kajabi_subscriptions` fills the import's own table (and the CRM's `subscriptions` table,
-where it has one); `subscriptions_import_job` runs it with its checks.
+`raw_kajabi_subscriptions` and `validated_kajabi_subscriptions` read and check the export as
+every export is (`defs/exports.py`); `kajabi_subscriptions` fills the import's own table (and
+the CRM's `subscriptions` table, where it has one); `subscriptions_import_job` runs them.
 """
 
 import dagster as dg
 import polars as pl
-from pydantic import Field
 
-from starhouse_pipeline.defs.assets import WAREHOUSE_POOL
-from starhouse_pipeline.defs.exports import EXPORTS_GROUP, read_or_fail, summary_line
+from starhouse_pipeline.defs.exports import (
+    EXPORTS_GROUP,
+    WAREHOUSE_POOL,
+    export_assets,
+    row_accounting_check,
+    summary_line,
+)
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import subscriptions as subscription_rules
 from starhouse_pipeline.domain.formatting import markdown_table
@@ -19,40 +24,45 @@ from starhouse_pipeline.domain.report import (
     quarantine_by_rule,
     subscriptions_summary,
 )
+from starhouse_pipeline.domain.subscriptions import SUBSCRIPTIONS
+from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.warehouse import bookkeeping, crm_subscriptions
 from starhouse_pipeline.warehouse import contacts as warehouse_contacts
 from starhouse_pipeline.warehouse import products as warehouse_products
 from starhouse_pipeline.warehouse import subscriptions as warehouse_subscriptions
 
+SUBSCRIPTIONS_EXPORT = export_assets(
+    SUBSCRIPTIONS,
+    raw_name="raw_kajabi_subscriptions",
+    validated_name="validated_kajabi_subscriptions",
+    group=EXPORTS_GROUP,
+    refusals=crm_subscriptions.refused_by_crm,
+)
+raw_kajabi_subscriptions = SUBSCRIPTIONS_EXPORT.raw
+validated_kajabi_subscriptions = SUBSCRIPTIONS_EXPORT.validated
+subscriptions_quarantine_gate = SUBSCRIPTIONS_EXPORT.quarantine_gate
 
-class SubscriptionsExportConfig(dg.Config):
-    """Which Subscriptions export to import: required, so a run launched by hand asks for it."""
 
-    path: str = Field(description="Path of a Kajabi Subscriptions export (CSV).")
-
-
-@dg.asset(group_name=EXPORTS_GROUP, kinds={"csv", "polars", "sql"}, pool=WAREHOUSE_POOL)
+@dg.asset(group_name=EXPORTS_GROUP, kinds={"polars", "sql"}, pool=WAREHOUSE_POOL)
 def kajabi_subscriptions(
     context: dg.AssetExecutionContext,
-    config: SubscriptionsExportConfig,
+    validated_kajabi_subscriptions: ValidatedExport,
     warehouse: WarehouseResource,
     import_options: ImportOptions,
 ) -> dg.Output[subscription_rules.SubscriptionImport]:
     """Who subscribes to what, at what price and interval, as Kajabi's Subscriptions export
-    says: table `subscriptions`, linked to contacts (by email) and products (by Offer ID).
+    says: table `kajabi_subscriptions`, linked to contacts (by email) and products (by Offer
+    ID).
 
-    Rows that break a rule are quarantined with line and reason; identical repeats collapse.
     Offers with no product are reported (never created here), as are customers without a
     contact. Re-importing changes nothing; a newer export updates what Kajabi changed.
 
     Where the CRM has a `subscriptions` table of its own, it is filled too (matched on
     `kajabi_subscription_id`, statuses mapped into its enum, the product linked when the
-    offer resolves); a field a person set is never overwritten, and rows the CRM's
-    constraints would refuse are quarantined with the constraint's name.
+    offer resolves); a field a person set is never overwritten. Rows its constraints would
+    refuse were quarantined by `validated_kajabi_subscriptions`.
     """
-    import_options.refuse_bundled_sample(config.path, warehouse)
-    export = read_or_fail(subscription_rules.read_subscriptions_export, config.path)
-    validated = subscription_rules.validate_subscriptions(export)
+    validated = validated_kajabi_subscriptions
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         linked = subscription_rules.link_products(
@@ -61,22 +71,12 @@ def kajabi_subscriptions(
         contact_ids = warehouse_contacts.contact_ids_for_emails(
             connection, warehouse_contacts.stage_emails(connection, linked["email"].unique())
         )
-        records = subscription_rules.subscription_records(linked, contact_ids)
+        records = subscription_rules.subscription_records(linked, contact_ids, validated.raw_rows())
         has_crm_table = crm_subscriptions.crm_has_subscriptions(connection)
         if has_crm_table:
-            refused = crm_subscriptions.refused_by_crm(
-                connection, subscription_rules.crm_subscription_rows(records)
-            )
-            validated = subscription_rules.quarantine_refused(validated, refused)
-            records = records.filter(
-                ~pl.col("external_subscription_id").is_in(
-                    refused["kajabi_subscription_id"].implode()
-                )
-            )
             last_written = warehouse_subscriptions.read_subscription_records(
                 connection, records.get_column("external_subscription_id")
             )
-        bookkeeping.record_validated_export(connection, context.run_id, validated)
         counts = warehouse_subscriptions.upsert_subscriptions(
             connection, records, context.run_id, dry_run=dry_run
         )
@@ -159,16 +159,7 @@ def subscriptions_reconcile_with_export(
     )
 
 
-@dg.asset_check(asset=kajabi_subscriptions, blocking=True)
-def every_subscription_row_accounted_for(
-    kajabi_subscriptions: subscription_rules.SubscriptionImport,
-) -> dg.AssetCheckResult:
-    """Rows read = inserted + updated + unchanged + quarantined + collapsed duplicates."""
-    outcome = kajabi_subscriptions
-    return dg.AssetCheckResult(
-        passed=outcome.accounted_rows == outcome.rows_read,
-        metadata={"rows_read": outcome.rows_read, "accounted": outcome.accounted_rows},
-    )
+every_subscription_row_accounted_for = row_accounting_check(kajabi_subscriptions)
 
 
 @dg.asset_check(asset=kajabi_subscriptions)
@@ -195,7 +186,7 @@ def subscriptions_have_product_and_contact(
 # took 39 s for 800 rows that way.
 subscriptions_import_job = dg.define_asset_job(
     "subscriptions_import_job",
-    selection=dg.AssetSelection.assets(kajabi_subscriptions),
+    selection=dg.AssetSelection.assets(*SUBSCRIPTIONS_EXPORT.assets, kajabi_subscriptions),
     description="Import one Kajabi Subscriptions export into `subscriptions`, with its checks.",
     executor_def=dg.in_process_executor,
 )

@@ -128,5 +128,5 @@ def _looks_like(spec: ExportSpec, header: Sequence[str], others: Sequence[Export
         return f" (the header looks like a {other.name} export)"
     present = {normalize_header(name) for name in header}
     if present.isdisjoint(normalize_header(name) for name in spec.required):
-        return " (the header has none of the required columns: it looks like another file)"
+        return " (the header has none of the required columns: it looks like another CSV)"
     return ""

@@ -16,7 +16,9 @@ MONEY = pl.Decimal(12, 2)
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 QUARANTINE_RULE = "quarantine_rule"
 QUARANTINE_REASON = "quarantine_reason"
-# Set by the reader on a record whose field count differs from the header's.
+# Set by the reader: the line each record starts on, and on a record whose field count
+# differs from the header's, what is wrong with its shape.
+LINE_COLUMN = "_line"
 STRUCTURE_ERROR_COLUMN = "_structure_error"
 MAX_FIELD_CHARS = 65_536
 

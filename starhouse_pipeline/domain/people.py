@@ -10,27 +10,15 @@ applied. People with no contact become new contacts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
 from starhouse_pipeline.domain import patterns
+from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS, is_blank
+from starhouse_pipeline.domain.export_spec import ExportSpec
+from starhouse_pipeline.domain.fields import Rule, structure_rules, text
 from starhouse_pipeline.domain.keys import CRM_KEY
-from starhouse_pipeline.domain.reading import LINE_COLUMN
-from starhouse_pipeline.domain.subscriptions import (
-    ID_COLUMN,
-    RAW_JSON,
-    REASON,
-    RULE,
-    TextExport,
-    ValidatedExport,
-    quarantine_columns,
-    raw_json,
-    read_text_export,
-    split_duplicates,
-    text,
-)
 
 PEOPLE_SOURCE = "kajabi_people"
 PEOPLE_COLUMNS: tuple[str, ...] = (
@@ -81,45 +69,44 @@ class PeoplePlan:
     matched: int
 
 
-def read_people_export(path: str | Path) -> TextExport:
-    return read_text_export(path, PEOPLE_COLUMNS, REQUIRED_PEOPLE_COLUMNS, "People")
-
-
-def validate_people(export: TextExport) -> ValidatedExport:
-    """One valid row per email; malformed emails and conflicting repeats are quarantined."""
-    rows = export.rows.with_columns(
-        pl.lit(None, pl.String).alias(c) for c in PEOPLE_COLUMNS if c not in export.header
-    )
+def typed_columns() -> list[pl.Expr]:
     phone = pl.coalesce(
         text("Phone Number (phone_number)"), text("Mobile Phone Number (mobile_phone_number)")
     )
-    typed = rows.with_columns(
+    return [
         text("Email").str.to_lowercase().alias("email"),
         text("ID").alias("kajabi_person_id"),
         text("First Name").alias("first_name"),
         text("Last Name").alias("last_name"),
         phone.alias("phone"),
         *(text(source).alias(field) for field, source in _ADDRESS_SOURCES.items()),
-    ).with_columns(raw_json(export.header))
-    rules = [
-        ("well_formed_row", pl.col("_ragged"), pl.lit("row has a different number of fields")),
-        (
+    ]
+
+
+def row_rules() -> list[Rule]:
+    return [
+        *structure_rules(),
+        Rule(
             "email_valid",
             ~pl.col("email").str.contains(patterns.EMAIL).fill_null(False),
             pl.lit("Email is missing or malformed"),
         ),
     ]
-    typed, collapsed = split_duplicates(quarantine_columns(typed, rules), "email")
-    bad = pl.col(RULE).is_not_null()
-    return ValidatedExport(
-        file=export.file,
-        rows_read=export.rows.height,
-        valid=typed.filter(~bad).drop(RULE, REASON),
-        quarantined=typed.filter(bad).select(
-            LINE_COLUMN, pl.col("kajabi_person_id").alias(ID_COLUMN), RULE, REASON, RAW_JSON
-        ),
-        collapsed_lines=collapsed,
-    )
+
+
+# One valid row per email: a person is matched by it, so its repeats collapse or conflict.
+PEOPLE = ExportSpec(
+    name="Kajabi People (contacts)",
+    columns=PEOPLE_COLUMNS,
+    required=REQUIRED_PEOPLE_COLUMNS,
+    id_column="kajabi_person_id",
+    duplicate_key="email",
+    typed_columns=typed_columns,
+    row_rules=row_rules,
+    email_column="Email",
+    how_to_export="export the contacts from Kajabi (Contacts, Export) as CSV",
+    signature=frozenset({"Email", "First Name", "Member ID"}),
+)
 
 
 def _same(left: str, right: str) -> pl.Expr:
@@ -187,3 +174,14 @@ class PeopleImport:
     collapsed: int
     counts: dict[str, int]
     snapshot: pl.DataFrame
+
+    @property
+    def accounting(self) -> RowAccounting:
+        """Rows read = matched contacts + new contacts + quarantined + collapsed duplicates."""
+        places = {
+            "contacts_matched": self.counts["contacts_matched"],
+            "contacts_to_create": self.counts["contacts_to_create"],
+            "quarantined": self.quarantined,
+            "duplicates_collapsed": self.collapsed,
+        }
+        return RowAccounting(self.rows_read, places)

@@ -40,19 +40,25 @@ def quarantine_share_verdict(rows_read: int, quarantined: int, threshold: float)
     return ShareVerdict(passed=passed, share=share, threshold=threshold, description=description)
 
 
-def masked_sample(quarantined: pl.DataFrame, rows: int = 10) -> pl.DataFrame:
+def masked_sample(
+    quarantined: pl.DataFrame, email_column: str | None, rows: int = 10
+) -> pl.DataFrame:
     """The first quarantined rows as an operator may see them in the UI: no personal data.
 
     Line, ID, rule and reason (reasons already mask what they quote), plus the email of the
-    raw row, masked.
+    raw row (its `email_column`), masked.
     """
-    email = pl.col("raw_json").str.json_path_match("$['Customer Email']").str.strip_chars()
+    email = (
+        pl.col("raw_json").str.json_path_match(f"$['{email_column}']").str.strip_chars()
+        if email_column
+        else pl.lit(None, pl.String)
+    )
     return (
         quarantined.head(rows)
         .with_columns(email.alias("_email"))
         .select(
             pl.col("_line").alias("line"),
-            masked_identifier_expr("external_transaction_id").alias("id"),
+            masked_identifier_expr("source_row_id").alias("id"),
             pl.col("quarantine_rule").alias("rule"),
             pl.col("quarantine_reason").alias("reason"),
             mask_email_expr("_email").alias("email"),

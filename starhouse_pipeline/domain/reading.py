@@ -1,4 +1,7 @@
-"""Reading a Kajabi transactions export into an all-text frame, with exact line numbers.
+"""Reading any export into an all-text frame, with exact line numbers: one reader for all.
+
+What a file must look like (its columns, its delimiter) comes from the export's spec
+(`domain/export_spec.py`).
 
 Two parsers cooperate: Python's strict `csv` reader walks the file once to find each
 record's starting line and field count (and fails fast, naming the line, on broken
@@ -23,16 +26,15 @@ from pathlib import Path
 
 import polars as pl
 
-from starhouse_pipeline.domain.export_contract import (
-    TRANSACTION_COLUMNS,
+from starhouse_pipeline.domain.export_spec import (
     ExportContractError,
+    ExportSpec,
     HeaderMapping,
     is_unnamed_column,
     map_header,
 )
+from starhouse_pipeline.domain.fields import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
 
-LINE_COLUMN = "_line"
-STRUCTURE_ERROR_COLUMN = "_structure_error"
 # Fields beyond the header's width, as a JSON list, so a ragged row is kept whole.
 EXTRA_FIELDS_COLUMN = "_extra_fields"
 
@@ -92,6 +94,7 @@ class RawExport:
     """
 
     file: ExportFile
+    spec: ExportSpec
     header: HeaderMapping
     # One row per record, in file order: LINE_COLUMN and STRUCTURE_ERROR_COLUMN.
     lines: pl.DataFrame
@@ -122,7 +125,7 @@ class RawExport:
         return pl.concat([rows, self.lines.lazy()], how="horizontal").select(self._columns())
 
     def _columns(self) -> list[pl.Expr]:
-        missing = [c for c in TRANSACTION_COLUMNS if c not in self.header.canonical_names]
+        missing = [c for c in self.spec.columns if c not in self.header.canonical_names]
         return [
             *(pl.col(name) for name in self.header.canonical_names),
             *(pl.lit(None, dtype=pl.String).alias(column) for column in missing),
@@ -139,6 +142,7 @@ class RawExport:
             infer_schema=False,
             empty_string_is_null=False,
             quote_char='"',
+            separator=self.spec.delimiter,
         )
 
     def batches(self, batch_rows: int = 100_000) -> Iterator[pl.DataFrame]:
@@ -151,7 +155,7 @@ class RawExport:
         if self.parsed is not None:
             yield from self.lazy().collect_batches(chunk_size=batch_rows)
             return
-        if _file_sha256(Path(self.file.path)) != self.file.sha256:
+        if file_sha256(Path(self.file.path)) != self.file.sha256:
             raise ExportFileError(
                 f"{self.file.name}: the file changed after it was read; run the import again"
             )
@@ -171,6 +175,7 @@ class RawExport:
             schema=dict.fromkeys(self.file_columns, pl.String),
             empty_string_is_null=False,
             quote_char='"',
+            separator=self.spec.delimiter,
         )
         if frame.height != lines.height:
             raise ExportFileError(
@@ -183,22 +188,28 @@ class RawExport:
         )
 
 
-def read_transactions_export(path: str | Path) -> RawExport:
-    """Read and contract-check one export; raise ExportFileError for whole-file problems."""
+def read_export(
+    path: str | Path, spec: ExportSpec, others: tuple[ExportSpec, ...] = ()
+) -> RawExport:
+    """Read and contract-check one export; raise ExportFileError for whole-file problems.
+
+    `others` are the exports a wrong file may be, so the message can say which it looks like.
+    """
     path = Path(path)
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
-    file, streamable = inspect_export_file(path)
+    file, streamable = inspect_export_file(path, spec)
     if streamable:
         with path.open("rb") as stream:
-            scan = _scan_records(path.name, _TrackedLines(stream))
+            scan = _scan_records(path.name, _TrackedLines(stream), spec.delimiter)
     else:
         with _open_text(path, file.encoding) as stream:
-            scan = _scan_records(path.name, stream)
-    _refuse_other_delimiters(path.name, scan.header)
-    header = map_header(path.name, scan.header)
+            scan = _scan_records(path.name, stream, spec.delimiter)
+    _refuse_other_delimiters(path.name, scan.header, spec.delimiter)
+    header = map_header(spec, path.name, scan.header, others)
     raw = RawExport(
         file=file,
+        spec=spec,
         header=header,
         lines=scan.lines(len(header.canonical_names)),
         file_columns=header.canonical_names,
@@ -206,11 +217,11 @@ def read_transactions_export(path: str | Path) -> RawExport:
     )
     if not _polars_reads_it_alike(raw, scan):
         with _open_text(path, file.encoding) as stream:
-            raw = replace(raw, parsed=_frame_from_records(stream, header))
+            raw = replace(raw, parsed=_frame_from_records(stream, header, spec.delimiter))
     return _drop_empty_unnamed_columns(raw)
 
 
-def inspect_export_file(path: Path) -> tuple[ExportFile, bool]:
+def inspect_export_file(path: Path, spec: ExportSpec) -> tuple[ExportFile, bool]:
     """Whole-file checks and facts in one streaming pass; the file is never held whole.
 
     Also says whether the file can be streamed by byte range: UTF-8 without a carriage
@@ -227,15 +238,15 @@ def inspect_export_file(path: Path) -> tuple[ExportFile, bool]:
         while chunk := stream.read(_CHUNK_BYTES):
             has_bare_cr = has_bare_cr or bool(_BARE_CR.search(chunk))
             if size == 0:
-                _refuse_binary_start(path.name, chunk)
+                _refuse_binary_start(path.name, chunk, spec)
             _refuse_nul(path.name, chunk, lines_before)
             digest.update(chunk)
             size += len(chunk)
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError:
-                _, encoding = decode_export(path.name, path.read_bytes())
-                file = _export_file(path, _file_sha256(path), path.stat().st_size, encoding)
+                _, encoding = decode_export(path.name, path.read_bytes(), spec)
+                file = _export_file(path, file_sha256(path), path.stat().st_size, encoding)
                 return file, False
             has_text = has_text or bool(text.strip())
             _refuse_double_encoding(path.name, tail + text, lines_before - tail.count("\n"))
@@ -244,7 +255,7 @@ def inspect_export_file(path: Path) -> tuple[ExportFile, bool]:
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        _, encoding = decode_export(path.name, path.read_bytes())
+        _, encoding = decode_export(path.name, path.read_bytes(), spec)
     if not has_text:
         raise ExportFileError(f"{path.name}: the file is empty")
     streamable = encoding == "utf-8" and not has_bare_cr
@@ -257,7 +268,8 @@ def _export_file(path: Path, sha256: str, size: int, encoding: str) -> ExportFil
     )
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks (the file is never held whole)."""
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
@@ -266,17 +278,16 @@ def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
     return path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
 
 
-def _refuse_binary_start(file_name: str, data: bytes) -> None:
+def _refuse_binary_start(file_name: str, data: bytes, spec: ExportSpec) -> None:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExportFileError(
             f"{file_name}: the file is UTF-16 (a spreadsheet's 'Unicode text'); "
-            "save it as CSV UTF-8 or export it from Kajabi again"
+            f"save it as UTF-8 (a spreadsheet's 'CSV UTF-8') or {spec.how_to_export} again"
         )
     for magic, kind in _BINARY_MAGIC.items():
         if data.startswith(magic):
             raise ExportFileError(
-                f"{file_name}: the file is {kind}, not a CSV export; export the transactions "
-                "from Kajabi as CSV"
+                f"{file_name}: the file is {kind}, not a CSV export; {spec.how_to_export}"
             )
 
 
@@ -288,11 +299,11 @@ def _refuse_nul(file_name: str, data: bytes, lines_before: int = 0) -> None:
         )
 
 
-def decode_export(file_name: str, data: bytes) -> tuple[str, str]:
+def decode_export(file_name: str, data: bytes, spec: ExportSpec) -> tuple[str, str]:
     """Decode as UTF-8 (BOM optional); fall back to cp1252 only when that is certain."""
     if not data.strip():
         raise ExportFileError(f"{file_name}: the file is empty")
-    _refuse_binary_start(file_name, data)
+    _refuse_binary_start(file_name, data, spec)
     _refuse_nul(file_name, data)
     try:
         text = data.decode("utf-8-sig")
@@ -386,13 +397,13 @@ class _Scan:
         )
 
 
-def _strict_reader(stream: Iterable[str]) -> csv.reader:
+def _strict_reader(stream: Iterable[str], delimiter: str) -> csv.reader:
     csv.field_size_limit(sys.maxsize)
-    return csv.reader(stream, strict=True)
+    return csv.reader(stream, strict=True, delimiter=delimiter)
 
 
-def _scan_records(file_name: str, stream: io.TextIOBase | _TrackedLines) -> _Scan:
-    reader = _strict_reader(stream)
+def _scan_records(file_name: str, stream: io.TextIOBase | _TrackedLines, delimiter: str) -> _Scan:
+    reader = _strict_reader(stream, delimiter)
     scan = _Scan(
         header=[],
         start_lines=array.array("q"),
@@ -438,11 +449,13 @@ def _polars_reads_it_alike(raw: RawExport, scan: _Scan) -> bool:
     return scanned == raw.row_count
 
 
-def _frame_from_records(stream: io.TextIOBase, header: HeaderMapping) -> pl.DataFrame:
+def _frame_from_records(
+    stream: io.TextIOBase, header: HeaderMapping, delimiter: str
+) -> pl.DataFrame:
     width = len(header.canonical_names)
     columns: list[list[str | None]] = [[] for _ in range(width)]
     extra: list[str | None] = []
-    reader = _strict_reader(stream)
+    reader = _strict_reader(stream, delimiter)
     next(reader)
     for record in reader:
         if not record or record == [_EOF_MARKER]:
@@ -464,15 +477,20 @@ def _frame_from_records(stream: io.TextIOBase, header: HeaderMapping) -> pl.Data
     )
 
 
-def _refuse_other_delimiters(file_name: str, header: list[str]) -> None:
-    """A one-column header holding `;` or tabs: a spreadsheet saved with another separator."""
+_DELIMITER_NAMES = {",": "commas", ";": "';'", "\t": "tabs"}
+
+
+def _refuse_other_delimiters(file_name: str, header: list[str], delimiter: str) -> None:
+    """A one-column header holding another separator: a spreadsheet saved with another
+    locale's separator (or the wrong kind of file)."""
     if len(header) != 1:
         return
-    for delimiter, said in ((";", "';'"), ("\t", "tabs")):
-        if delimiter in header[0]:
+    for other, said in _DELIMITER_NAMES.items():
+        if other != delimiter and other in header[0]:
             raise ExportFileError(
-                f"{file_name}: the columns are separated by {said}, not commas (a spreadsheet "
-                "set to another locale?); save it as CSV with commas or export it again"
+                f"{file_name}: the columns are separated by {said}, not "
+                f"{_DELIMITER_NAMES[delimiter]} (a spreadsheet set to another locale?); "
+                "save it with the export's own separator or export it again"
             )
 
 

@@ -1,35 +1,22 @@
-"""Kajabi's Subscriptions export: read, type, validate, with a quarantine like the transactions.
+"""Kajabi's Subscriptions export: its spec (columns, typing, rules) and its planner (products
+linked by offer, the import's records, the CRM's own `subscriptions` rows).
 
-Also home of the small generic reader both the Subscriptions and the People export use: the
-transactions reader is tied to that export's 28-column contract, these exports are simpler
-(one record per line in practice), so the strict `csv` module reads them directly, keeping
-each record's first line number.
-
-A row lands in exactly one place: valid, quarantined (line, rule, reason, raw row), or
-collapsed (an identical repeat of a valid row with the same subscription ID).
+It is read and validated like every export (`domain/reading.py`, `domain/validation.py`).
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import hashlib
-import io
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
 from starhouse_pipeline.domain import patterns
+from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.analytics.frames import divide_money
-from starhouse_pipeline.domain.reading import (
-    LINE_COLUMN,
-    ExportFile,
-    ExportFileError,
-    decode_export,
-)
+from starhouse_pipeline.domain.export_spec import ExportSpec
+from starhouse_pipeline.domain.fields import MONEY, Rule, structure_rules, text
+from starhouse_pipeline.domain.reading import ExportFile
+from starhouse_pipeline.domain.validation import RAW_JSON, ROW_HASH
 
 SUBSCRIPTION_COLUMNS: tuple[str, ...] = (
     "Kajabi Subscription ID",
@@ -58,9 +45,6 @@ REQUIRED_SUBSCRIPTION_COLUMNS = (
     "Interval",
     "Status",
 )
-RULE, REASON, RAW_JSON = "quarantine_rule", "quarantine_reason", "raw_json"
-# The quarantine frames' key for a row's own id (stored as quarantined_rows.source_row_id).
-ID_COLUMN = "external_transaction_id"
 
 INTERVAL_MONTHS = {
     "month": 1,
@@ -94,113 +78,11 @@ _AMOUNT = r"^\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
 _DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%Y-%m-%d", "%m/%d/%Y")
 
 
-@dataclass(frozen=True)
-class TextExport:
-    """One export as read: every value text, plus the line each record starts on."""
-
-    file: ExportFile
-    header: tuple[str, ...]
-    rows: pl.DataFrame
-
-
-@dataclass(frozen=True)
-class ValidatedExport:
-    file: ExportFile
-    rows_read: int
-    valid: pl.DataFrame
-    quarantined: pl.DataFrame
-    collapsed_lines: list[int]
-
-
-def read_text_export(
-    path: str | Path, known: Sequence[str], required: Sequence[str], kind: str
-) -> TextExport:
-    """Read a Kajabi CSV export whose header must contain `required`.
-
-    Header names matching `known` columns (ignoring case and spacing) take the known
-    spelling; other columns are kept as they are.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ExportFileError(f"{path}: no such file")
-    data = path.read_bytes()
-    text, encoding = decode_export(path.name, data)
-    csv.field_size_limit(sys.maxsize)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header, records, lines = _records(reader)
-    except csv.Error as error:
-        raise ExportFileError(
-            f"{path.name}: line {reader.line_num}: malformed CSV ({error})"
-        ) from error
-    header = _canonical_header(header, known)
-    missing = [column for column in required if column not in header]
-    if missing:
-        raise ExportFileError(
-            f"{path.name}: not a usable Kajabi {kind} export: missing column(s) "
-            + ", ".join(missing)
-        )
-    width = len(header)
-    columns = {
-        name: [record[index] if index < len(record) else None for record in records]
-        for index, name in enumerate(header)
-    }
-    rows = pl.DataFrame(columns, schema=dict.fromkeys(header, pl.String)).with_columns(
-        pl.Series(LINE_COLUMN, lines, dtype=pl.Int64),
-        pl.Series("_fields", [len(r) for r in records], dtype=pl.Int64).ne(width).alias("_ragged"),
-    )
-    file = ExportFile(
-        path=str(path),
-        name=path.name,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        encoding=encoding,
-    )
-    return TextExport(file=file, header=header, rows=rows)
-
-
-def _records(reader: csv.reader) -> tuple[list[str], list[list[str]], list[int]]:
-    header: list[str] = []
-    records: list[list[str]] = []
-    lines: list[int] = []
-    next_line = 1
-    for record in reader:
-        if not header:
-            header = record
-        elif record and any(value.strip() for value in record):
-            records.append(record)
-            lines.append(next_line)
-        next_line = reader.line_num + 1
-    if not header:
-        raise csv.Error("the file has no header row")
-    return header, records, lines
-
-
-def _canonical_header(header: list[str], known: Sequence[str]) -> tuple[str, ...]:
-    def normal(name: str) -> str:
-        return " ".join(name.replace("\ufeff", "").split()).casefold()
-
-    by_normal = {normal(column): column for column in known}
-    names = [by_normal.get(normal(name), name.strip()) for name in header]
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:  # a repeated column keeps its data under a numbered name
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return tuple(unique)
-
-
-def text(column: str) -> pl.Expr:
-    """A field with surrounding whitespace removed; empty (or absent) becomes null."""
-    stripped = pl.col(column).str.strip_chars()
-    return pl.when(stripped.str.len_chars() > 0).then(stripped)
-
-
 def parse_date(column: str) -> pl.Expr:
     return pl.coalesce(text(column).str.to_date(fmt, strict=False) for fmt in _DATE_FORMATS)
 
 
-def _typed_columns() -> list[pl.Expr]:
+def typed_columns() -> list[pl.Expr]:
     amount = text("Amount")
     interval = text("Interval").str.to_lowercase()
     status = text("Status").str.to_lowercase().str.replace_all(r"\s+", " ")
@@ -212,7 +94,7 @@ def _typed_columns() -> list[pl.Expr]:
         text("Offer Title").alias("offer_title"),
         pl.when(amount.str.contains(_AMOUNT))
         .then(amount.str.replace_all(r"[$,]", "").str.to_decimal(scale=2))
-        .cast(pl.Decimal(12, 2))
+        .cast(MONEY)
         .alias("amount"),
         text("Currency").str.to_uppercase().alias("currency"),
         interval.alias("billing_interval"),
@@ -230,125 +112,62 @@ def _typed_columns() -> list[pl.Expr]:
     ]
 
 
-def _bad_date(source: str, parsed: str) -> tuple[pl.Expr, pl.Expr]:
-    fails = text(source).is_not_null() & pl.col(parsed).is_null()
-    return fails, pl.format("{} '{}' is not a date", pl.lit(source), text(source))
+def _bad_date(source: str, parsed: str) -> Rule:
+    return Rule(
+        f"{parsed}_parses",
+        text(source).is_not_null() & pl.col(parsed).is_null(),
+        pl.format("{} '{}' is not a date", pl.lit(source), text(source)),
+    )
 
 
-def _rules() -> list[tuple[str, pl.Expr, pl.Expr]]:
-    rules = [
-        ("well_formed_row", pl.col("_ragged"), pl.lit("row has a different number of fields")),
-        ("id_present", pl.col("external_subscription_id").is_null(), pl.lit("ID is empty")),
-        (
+def row_rules() -> list[Rule]:
+    """Every row-level rule of a subscription, in the order their reasons are reported."""
+    return [
+        *structure_rules(),
+        Rule("id_present", pl.col("external_subscription_id").is_null(), pl.lit("ID is empty")),
+        Rule(
             "email_valid",
             ~pl.col("email").str.contains(patterns.EMAIL).fill_null(False),
             pl.lit("Customer Email is missing or malformed"),
         ),
-        (
+        Rule(
             "amount_parses",
             pl.col("amount").is_null(),
             pl.format("Amount '{}' is not a dollar amount", text("Amount")),
         ),
-        (
+        Rule(
             "currency_code",
             ~pl.col("currency").str.contains(patterns.CURRENCY).fill_null(False),
             pl.format("Currency '{}' is not an ISO code", pl.col("currency")),
         ),
-        (
+        Rule(
             "known_interval",
             pl.col("interval_months").is_null(),
             pl.format("unknown Interval '{}'", pl.col("billing_interval")),
         ),
-        (
+        Rule(
             "known_status",
             pl.col("status").is_null(),
             pl.format("unknown Status '{}'", pl.col("kajabi_status")),
         ),
+        _bad_date("Created At", "started_on"),
+        _bad_date("Next Payment Date", "next_payment_on"),
+        _bad_date("Canceled On", "canceled_on"),
+        _bad_date("Trial Ends On", "trial_ends_on"),
     ]
-    for source, parsed in (
-        ("Created At", "started_on"),
-        ("Next Payment Date", "next_payment_on"),
-        ("Canceled On", "canceled_on"),
-        ("Trial Ends On", "trial_ends_on"),
-    ):
-        fails, reason = _bad_date(source, parsed)
-        rules.append((f"{parsed}_parses", fails, reason))
-    return rules
 
 
-def raw_json(header: Sequence[str]) -> pl.Expr:
-    return pl.struct(pl.col(name) for name in header).struct.json_encode().alias(RAW_JSON)
-
-
-def quarantine_columns(
-    typed: pl.DataFrame, rules: list[tuple[str, pl.Expr, pl.Expr]]
-) -> pl.DataFrame:
-    """Add the first failing rule and every failing reason to each row."""
-    failing = [pl.when(fails.fill_null(False)).then(reason) for _, fails, reason in rules]
-    first = pl.coalesce(
-        pl.when(fails.fill_null(False)).then(pl.lit(name)) for name, fails, _ in rules
-    )
-    return typed.with_columns(
-        first.alias(RULE),
-        pl.concat_str(failing, separator="; ", ignore_nulls=True).replace("", None).alias(REASON),
-    )
-
-
-def split_duplicates(typed: pl.DataFrame, key: str) -> tuple[pl.DataFrame, list[int]]:
-    """Collapse identical repeats of a key; quarantine every row of a conflicting key."""
-    repeat = pl.col(LINE_COLUMN).rank("ordinal").over(key, RAW_JSON) > 1
-    is_repeat = typed.select((repeat & pl.col(key).is_not_null()).fill_null(False)).to_series()
-    collapsed = typed.filter(is_repeat).get_column(LINE_COLUMN).to_list()
-    typed = typed.filter(~is_repeat)
-    conflicting = (pl.len().over(key) > 1) & pl.col(key).is_not_null() & pl.col(RULE).is_null()
-    lines = pl.col(LINE_COLUMN).cast(pl.String).str.join(", ").over(key)
-    typed = typed.with_columns(
-        pl.when(conflicting).then(pl.lit("unique_id")).otherwise(pl.col(RULE)).alias(RULE),
-        pl.when(conflicting)
-        .then(pl.format("ID {} appears with different values on lines {}", pl.col(key), lines))
-        .otherwise(pl.col(REASON))
-        .alias(REASON),
-    )
-    return typed, collapsed
-
-
-def validate_subscriptions(export: TextExport) -> ValidatedExport:
-    """Type and check every row; valid rows go on, the rest are quarantined with reasons."""
-    rows = export.rows.with_columns(
-        pl.lit(None, pl.String).alias(c) for c in SUBSCRIPTION_COLUMNS if c not in export.header
-    )
-    typed = rows.with_columns(_typed_columns()).with_columns(raw_json(export.header))
-    typed = quarantine_columns(typed, _rules())
-    typed, collapsed = split_duplicates(typed, "external_subscription_id")
-    bad = pl.col(RULE).is_not_null()
-    return ValidatedExport(
-        file=export.file,
-        rows_read=export.rows.height,
-        valid=typed.filter(~bad).drop(RULE, REASON),
-        quarantined=typed.filter(bad).select(
-            LINE_COLUMN,
-            pl.col("external_subscription_id").alias(ID_COLUMN),
-            RULE,
-            REASON,
-            RAW_JSON,
-        ),
-        collapsed_lines=collapsed,
-    )
-
-
-def read_subscriptions_export(path: str | Path) -> TextExport:
-    return read_text_export(
-        path, SUBSCRIPTION_COLUMNS, REQUIRED_SUBSCRIPTION_COLUMNS, "Subscriptions"
-    )
-
-
-def row_hash() -> pl.Expr:
-    """A stable fingerprint of a row's source data, to tell changed rows from unchanged."""
-    return (
-        pl.col(RAW_JSON)
-        .map_elements(lambda raw: hashlib.sha256(raw.encode()).hexdigest(), return_dtype=pl.String)
-        .alias("source_row_hash")
-    )
+SUBSCRIPTIONS = ExportSpec(
+    name="Kajabi Subscriptions",
+    columns=SUBSCRIPTION_COLUMNS,
+    required=REQUIRED_SUBSCRIPTION_COLUMNS,
+    id_column="external_subscription_id",
+    typed_columns=typed_columns,
+    row_rules=row_rules,
+    email_column="Customer Email",
+    how_to_export="export the subscriptions from Kajabi (Sales, Subscriptions, Export) as CSV",
+    signature=frozenset({"Kajabi Subscription ID", "Interval"}),
+)
 
 
 def totals_by_status(frame: pl.DataFrame) -> pl.DataFrame:
@@ -425,15 +244,19 @@ SUBSCRIPTION_RECORD_COLUMNS = (
     "provider",
     "coupon_used",
     RAW_JSON,
-    "source_row_hash",
+    ROW_HASH,
 )
 
 
-def subscription_records(linked: pl.DataFrame, contact_ids: pl.DataFrame) -> pl.DataFrame:
-    """Rows for the `subscriptions` table: typed values, links, raw row and its hash."""
+def subscription_records(
+    linked: pl.DataFrame, contact_ids: pl.DataFrame, raw_rows: pl.DataFrame
+) -> pl.DataFrame:
+    """Rows for the `subscriptions` table: typed values, links, raw row and its hash.
+
+    `raw_rows` is each valid row's original JSON by line (`ValidatedExport.raw_rows`)."""
     return (
         linked.join(contact_ids, on="email", how="left")
-        .with_columns(row_hash())
+        .join(raw_rows, on="_line", how="left")
         .select(SUBSCRIPTION_RECORD_COLUMNS)
     )
 
@@ -454,9 +277,14 @@ class SubscriptionImport:
     without_contact: int
 
     @property
-    def accounted_rows(self) -> int:
-        written = self.counts["inserted"] + self.counts["updated"] + self.counts["unchanged"]
-        return written + self.quarantined + self.collapsed
+    def accounting(self) -> RowAccounting:
+        """Rows read = inserted + updated + unchanged + quarantined + collapsed duplicates."""
+        places = {
+            **{place: self.counts[place] for place in ("inserted", "updated", "unchanged")},
+            "quarantined": self.quarantined,
+            "duplicates_collapsed": self.collapsed,
+        }
+        return RowAccounting(self.rows_read, places)
 
 
 # Kajabi's status (as validated) -> the CRM's `subscription_status`. The CRM has no state for
@@ -492,33 +320,19 @@ CRM_SUBSCRIPTION_COLUMNS = {
 def crm_subscription_rows(records: pl.DataFrame) -> pl.DataFrame:
     """Import records in the CRM `subscriptions` table's terms (its column names, its status
     values). A record without a contact has no CRM row: the CRM requires one."""
-    return records.filter(pl.col("contact_id").is_not_null()).select(
+    return in_crm_terms(records.filter(pl.col("contact_id").is_not_null()))
+
+
+def in_crm_terms(frame: pl.DataFrame, *keep: str) -> pl.DataFrame:
+    """`frame`'s values under the CRM `subscriptions` columns they fill (those it has), plus
+    the `keep` columns as they are."""
+    return frame.select(
+        *keep,
         *(
             pl.col(source).replace_strict(CRM_SUBSCRIPTION_STATUS, default=None).alias(column)
             if column == "status"
             else pl.col(source).alias(column)
             for column, source in CRM_SUBSCRIPTION_COLUMNS.items()
-        )
-    )
-
-
-def quarantine_refused(validated: ValidatedExport, refused: pl.DataFrame) -> ValidatedExport:
-    """Move the subscriptions the CRM would refuse (`refused`: kajabi_subscription_id, rule,
-    reason) from the valid rows to the quarantine, each with its line and original row."""
-    if refused.is_empty():
-        return validated
-    refused = refused.unique("kajabi_subscription_id", keep="first").rename(
-        {"kajabi_subscription_id": "external_subscription_id", "rule": RULE, "reason": REASON}
-    )
-    moved = validated.valid.join(refused, on="external_subscription_id").select(
-        LINE_COLUMN,
-        pl.col("external_subscription_id").alias(ID_COLUMN),
-        RULE,
-        REASON,
-        RAW_JSON,
-    )
-    return dataclasses.replace(
-        validated,
-        valid=validated.valid.join(refused, on="external_subscription_id", how="anti"),
-        quarantined=pl.concat([validated.quarantined, moved]).sort(LINE_COLUMN),
+            if source in frame.columns
+        ),
     )

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from starhouse_pipeline.domain import reconciliation
+from starhouse_pipeline.domain.accounting import RowAccounting
+from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.keys import CRM_KEY
-from starhouse_pipeline.domain.reading import LINE_COLUMN
 from starhouse_pipeline.domain.validation import (
     RAW_JSON,
     ROW_HASH,
-    ValidatedTransactions,
+    ValidatedExport,
     line_span,
     original_json,
 )
@@ -69,7 +70,7 @@ class TransactionChanges:
 
 
 def transaction_records(
-    validated: ValidatedTransactions, product_ids: pl.DataFrame, contact_ids: pl.DataFrame
+    validated: ValidatedExport, product_ids: pl.DataFrame, contact_ids: pl.DataFrame
 ) -> pl.DataFrame:
     """The transactions table's columns for every valid row, linked to contact and product.
 
@@ -100,9 +101,7 @@ def transaction_records(
     )
 
 
-def record_batches(
-    records: pl.DataFrame, validated: ValidatedTransactions
-) -> Iterator[pl.DataFrame]:
+def record_batches(records: pl.DataFrame, validated: ValidatedExport) -> Iterator[pl.DataFrame]:
     """The transactions table's rows, `raw_source` included, one bounded batch at a time.
 
     Each record's original JSON is rebuilt from the export as it streams past; records are
@@ -157,7 +156,7 @@ class ExportFacts:
     not_revenue: pl.DataFrame  # reconciliation.not_revenue_by_status of the valid rows
 
 
-def export_facts(validated: ValidatedTransactions) -> ExportFacts:
+def export_facts(validated: ValidatedExport) -> ExportFacts:
     valid = validated.valid
     return ExportFacts(
         rows_read=validated.rows_read,
@@ -184,3 +183,13 @@ class LoadOutcome:
     @property
     def counts(self) -> dict[str, int]:
         return {"loaded new": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
+
+    @property
+    def accounting(self) -> RowAccounting:
+        """Rows read = loaded new + updated + unchanged + quarantined + collapsed duplicates."""
+        places = {
+            **self.counts,
+            "quarantined": self.export.quarantined,
+            "duplicates_collapsed": self.export.collapsed,
+        }
+        return RowAccounting(self.export.rows_read, places)

@@ -1,7 +1,10 @@
-"""From raw export rows to validated transactions plus a quarantine, with every row accounted for.
+"""From raw export rows to validated rows plus a quarantine, with every row accounted for:
+one validator for every export, driven by its spec.
 
-A row ends in exactly one of three places: `valid` (goes on to load), `quarantined` (kept with
-its line and reason), or `collapsed` (an identical repeat of a valid row with the same ID).
+A row ends in exactly one place: `valid` (goes on to its planner), `quarantined` (kept with
+its line and reason), `collapsed` (an identical repeat of a valid row with the same key), or
+`skipped` (read, but not something this pipeline imports, counted per label: a PayPal card
+purchase, say).
 
 Valid rows keep their original text columns, not the JSON of the row: the JSON repeats every
 column name on every row (three times the text), so it is built batch by batch where it is
@@ -18,31 +21,33 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
-from starhouse_pipeline.domain.parsing import QUARANTINE_REASON, QUARANTINE_RULE, type_export_rows
-from starhouse_pipeline.domain.reading import (
-    EXTRA_FIELDS_COLUMN,
+from starhouse_pipeline.domain.export_spec import ExportSpec
+from starhouse_pipeline.domain.fields import (
     LINE_COLUMN,
-    ExportFile,
-    RawExport,
+    QUARANTINE_REASON,
+    QUARANTINE_RULE,
+    structure_rules,
+    type_rows,
 )
-from starhouse_pipeline.domain.schema import TypedTransaction
+from starhouse_pipeline.domain.reading import EXTRA_FIELDS_COLUMN, ExportFile, RawExport
 
 RAW_JSON = "raw_json"
-TRANSACTION_ID = "external_transaction_id"
 ROW_HASH = "source_row_hash"
+# The quarantine's key for a row's own id, whatever the export (a transaction's, a
+# subscription's, a person's): stored as quarantined_rows.source_row_id.
+SOURCE_ROW_ID = "source_row_id"
+SKIP_LABEL = "skip_label"
 # Rows per batch wherever a row's JSON is built: bounds memory at any export size.
 BATCH_ROWS = 25_000
-QUARANTINE_COLUMNS = (LINE_COLUMN, "external_transaction_id", QUARANTINE_RULE, QUARANTINE_REASON)
-_SCHEMA_RULES_BY_CHECK = {
-    "refund_amount_is_not_positive": "refund is positive",
-    "sale_amount_is_not_negative": "purchase or subscription is negative",
-}
+QUARANTINE_COLUMNS = (LINE_COLUMN, SOURCE_ROW_ID, QUARANTINE_RULE, QUARANTINE_REASON)
+# A row broken in shape is quarantined even when it would be skipped: its values sit under
+# the wrong headers, so what it is cannot be told.
+_STRUCTURE_RULES = tuple(rule.name for rule in structure_rules())
 
 
 @dataclass(frozen=True)
-class ValidatedTransactions:
-    """The outcome of validating one export."""
+class ValidatedExport:
+    """The outcome of validating one export: where each row it read went."""
 
     file: ExportFile
     rows_read: int
@@ -52,46 +57,99 @@ class ValidatedTransactions:
     # The export the rows came from: each valid row's original JSON is rebuilt from it, a
     # batch at a time, where it is written (`original_json`).
     export: RawExport
+    # Rows read but not imported, per label (skip_label, rows).
+    skipped: pl.DataFrame = dataclasses.field(
+        default_factory=lambda: pl.DataFrame(schema={SKIP_LABEL: pl.String, "rows": pl.Int64})
+    )
+
+    @property
+    def spec(self) -> ExportSpec:
+        return self.export.spec
 
     @property
     def source_columns(self) -> tuple[str, ...]:
-        return _source_columns(self.export.header.canonical_names)
+        return _source_columns(self.export)
+
+    @property
+    def skipped_rows(self) -> int:
+        return int(self.skipped.get_column("rows").sum())
 
     @property
     def accounted_rows(self) -> int:
-        return self.valid.height + self.quarantined.height + len(self.collapsed_lines)
+        kept = self.valid.height + self.quarantined.height + len(self.collapsed_lines)
+        return kept + self.skipped_rows
+
+    def raw_rows(self, lines: pl.Series | None = None) -> pl.DataFrame:
+        """(line, original JSON) of the valid rows (or of `lines`): small exports and tests."""
+        lines = self.valid.get_column(LINE_COLUMN) if lines is None else lines
+        batches = list(original_json(lines, self.export, self.source_columns))
+        if not batches:
+            return pl.DataFrame(schema={LINE_COLUMN: pl.Int64, RAW_JSON: pl.String})
+        return pl.concat(batches, how="vertical")
 
     def raw_sources(self) -> pl.Series:
-        """Each valid row's original JSON, whole (for small exports and tests)."""
-        lines = self.valid.get_column(LINE_COLUMN)
-        batches = original_json(lines, self.export, self.source_columns)
-        return pl.concat([batch.get_column(RAW_JSON) for batch in batches], how="vertical")
+        """Each valid row's original JSON, in file order."""
+        return self.raw_rows().get_column(RAW_JSON)
+
+    def seen_ids(self) -> pl.Series:
+        """Every id this export read, loaded or quarantined again."""
+        return pl.concat(
+            [
+                self.valid.get_column(self.spec.id_column).alias(SOURCE_ROW_ID),
+                self.quarantined.get_column(SOURCE_ROW_ID),
+            ]
+        )
 
 
-def validate_export(raw: RawExport) -> ValidatedTransactions:
+def validate_export(raw: RawExport) -> ValidatedExport:
     """Type, check and de-duplicate one export's rows, streaming it in bounded batches."""
-    source_columns = _source_columns(raw.header.canonical_names)
-    good, bad = [], []
+    spec = raw.spec
+    good, bad, skipped = [], [], []
     for batch in _batches_or_empty(raw):
-        typed = _validate_batch(batch, source_columns)
+        typed = _validate_batch(batch, raw)
+        if spec.skip_label is not None:
+            is_skipped = _is_skipped(typed)
+            skipped.append(typed.filter(is_skipped).group_by(SKIP_LABEL).len("rows"))
+            typed = typed.filter(~is_skipped).drop(SKIP_LABEL)
         is_bad = typed.get_column(QUARANTINE_RULE).is_not_null()
         good.append(typed.filter(~is_bad).drop(QUARANTINE_RULE, QUARANTINE_REASON, RAW_JSON))
         bad.append(typed.filter(is_bad))
-    valid, bad, collapsed_lines = _settle_repeated_ids(good, pl.concat(bad))
-    quarantined = _with_every_raw_json(bad, raw, source_columns)
-    return ValidatedTransactions(
+    valid, bad, collapsed_lines = _settle_repeated_keys(good, pl.concat(bad), spec.key)
+    quarantined = _with_every_raw_json(bad, raw)
+    return ValidatedExport(
         file=raw.file,
         rows_read=raw.row_count,
         valid=valid,
-        quarantined=quarantined.select(*QUARANTINE_COLUMNS, RAW_JSON),
+        quarantined=quarantined.select(
+            LINE_COLUMN,
+            pl.col(spec.id_column).alias(SOURCE_ROW_ID),
+            *QUARANTINE_COLUMNS[2:],
+            RAW_JSON,
+        ),
         collapsed_lines=collapsed_lines,
         export=raw,
+        skipped=_skip_counts(skipped),
     )
 
 
-def quarantine_refused(
-    validated: ValidatedTransactions, refused: pl.DataFrame
-) -> ValidatedTransactions:
+def _is_skipped(typed: pl.DataFrame) -> pl.Series:
+    broken = typed.get_column(QUARANTINE_RULE).is_in(_STRUCTURE_RULES).fill_null(False)
+    return typed.get_column(SKIP_LABEL).is_not_null() & ~broken
+
+
+def _skip_counts(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    counts = pl.concat(
+        [part.with_columns(pl.col("rows").cast(pl.Int64)) for part in parts if part.height]
+        or [pl.DataFrame(schema={SKIP_LABEL: pl.String, "rows": pl.Int64})]
+    )
+    return (
+        counts.group_by(SKIP_LABEL)
+        .agg(pl.col("rows").sum())
+        .sort("rows", SKIP_LABEL, descending=[True, False])
+    )
+
+
+def quarantine_refused(validated: ValidatedExport, refused: pl.DataFrame) -> ValidatedExport:
     """Move valid rows the CRM itself would refuse (`refused`: line, rule, reason) to the
     quarantine, each with its original row; the other rows go on unchanged."""
     if refused.is_empty():
@@ -100,7 +158,7 @@ def quarantine_refused(
     lines = refused.get_column(LINE_COLUMN).sort()
     documents = pl.concat(list(original_json(lines, validated.export, validated.source_columns)))
     moved = (
-        validated.valid.select(LINE_COLUMN, TRANSACTION_ID)
+        validated.valid.select(LINE_COLUMN, pl.col(validated.spec.id_column).alias(SOURCE_ROW_ID))
         .join(
             refused.rename({"rule": QUARANTINE_RULE, "reason": QUARANTINE_REASON}),
             on=LINE_COLUMN,
@@ -122,8 +180,8 @@ def _batches_or_empty(raw: RawExport) -> Iterator[pl.DataFrame]:
         yield raw.lazy().collect()
 
 
-def _settle_repeated_ids(
-    valid_parts: list[pl.DataFrame], bad: pl.DataFrame
+def _settle_repeated_keys(
+    valid_parts: list[pl.DataFrame], bad: pl.DataFrame, key: str
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[int]]:
     """Apply the duplicate rules to the rows of IDs that appear more than once.
 
@@ -132,17 +190,15 @@ def _settle_repeated_ids(
     exact. The valid rows stay in their batches (chunks of one frame, never rechunked):
     only a batch that loses rows is copied, one batch at a time. `valid_parts` is consumed.
     """
-    ids = pl.concat(
-        [*(part.get_column(TRANSACTION_ID) for part in valid_parts), bad[TRANSACTION_ID]]
-    )
+    ids = pl.concat([*(part.get_column(key) for part in valid_parts), bad[key]])
     repeated = ids.filter(ids.is_duplicated() & ids.is_not_null()).unique()
     if repeated.is_empty():
         return pl.concat(valid_parts, rechunk=False), bad, []
-    is_repeated = pl.col(TRANSACTION_ID).is_in(repeated.implode()).fill_null(False)
+    is_repeated = pl.col(key).is_in(repeated.implode()).fill_null(False)
     gathered = [part.filter(is_repeated) for part in valid_parts]
     rows = pl.concat([*gathered, bad.filter(is_repeated)], how="diagonal")
-    rows, collapsed_lines = _collapse_identical_duplicates(rows.sort(LINE_COLUMN))
-    rows = _flag_conflicting_duplicates(rows)
+    rows, collapsed_lines = _collapse_identical_duplicates(rows.sort(LINE_COLUMN), key)
+    rows = _flag_conflicting_duplicates(rows, key)
     newly_bad = rows.filter(pl.col(QUARANTINE_RULE).is_not_null())
     # Survivors stay where they are; only collapsed and newly conflicting rows leave `valid`.
     leaving = pl.concat([pl.Series(collapsed_lines, dtype=pl.Int64), newly_bad[LINE_COLUMN]])
@@ -156,26 +212,29 @@ def _settle_repeated_ids(
     return valid, bad.sort(LINE_COLUMN), collapsed_lines
 
 
-def _validate_batch(batch: pl.DataFrame, source_columns: tuple[str, ...]) -> pl.DataFrame:
-    """Typed columns, row hash and rule verdicts of one batch; the original text is dropped,
-    except as JSON on rows already bound for quarantine."""
-    typed = type_export_rows(batch).with_columns(raw_source_json(source_columns))
-    typed = typed.with_columns(_sha256(typed.get_column(RAW_JSON)))
-    typed = _apply_schema(typed).with_columns(
+def _validate_batch(batch: pl.DataFrame, raw: RawExport) -> pl.DataFrame:
+    """Typed columns, row hash, skip label and rule verdicts of one batch; the original text
+    is dropped, except as JSON on rows already bound for quarantine."""
+    spec = raw.spec
+    typed = type_rows(batch, spec.typed_columns(), spec.row_rules())
+    if spec.skip_label is not None:
+        typed = typed.with_columns(spec.skip_label().alias(SKIP_LABEL))
+    typed = typed.with_columns(raw_source_json(_source_columns(raw)))
+    typed = typed.with_columns(row_hashes(typed.get_column(RAW_JSON)))
+    typed = _apply_model(typed, spec).with_columns(
         pl.when(pl.col(QUARANTINE_RULE).is_not_null()).then(pl.col(RAW_JSON)).alias(RAW_JSON)
     )
     return typed.drop(c for c in batch.columns if c != LINE_COLUMN)
 
 
-def _with_every_raw_json(
-    quarantined: pl.DataFrame, raw: RawExport, source_columns: tuple[str, ...]
-) -> pl.DataFrame:
+def _with_every_raw_json(quarantined: pl.DataFrame, raw: RawExport) -> pl.DataFrame:
     """Rows quarantined only once the whole export was seen (conflicting duplicates) get
     their original JSON from a second pass over the file."""
     missing = quarantined.filter(pl.col(RAW_JSON).is_null()).get_column(LINE_COLUMN)
     if missing.is_empty():
         return quarantined
-    found = pl.concat(original_json(missing, raw, source_columns)).rename({RAW_JSON: "_json"})
+    found = pl.concat(original_json(missing, raw, _source_columns(raw)))
+    found = found.rename({RAW_JSON: "_json"})
     return (
         quarantined.join(found, on=LINE_COLUMN, how="left", maintain_order="left")
         .with_columns(pl.coalesce(RAW_JSON, "_json").alias(RAW_JSON))
@@ -208,14 +267,14 @@ def line_span(sorted_lines: pl.Series, batch_lines: pl.Series) -> slice:
     return slice(start, end)
 
 
-def _sha256(documents: pl.Series) -> pl.Series:
+def row_hashes(documents: pl.Series) -> pl.Series:
     """SHA-256 of each row's original JSON: an unchanged row hashes the same in every export."""
     hashes = [hashlib.sha256(document.encode()).hexdigest() for document in documents.to_list()]
     return pl.Series(ROW_HASH, hashes, dtype=pl.String)
 
 
-def _source_columns(header: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(name for name in header if name != "") or TRANSACTION_COLUMNS
+def _source_columns(raw: RawExport) -> tuple[str, ...]:
+    return tuple(name for name in raw.header.canonical_names if name != "") or raw.spec.columns
 
 
 def raw_source_json(source_columns: tuple[str, ...]) -> pl.Expr:
@@ -239,19 +298,21 @@ def raw_source_json(source_columns: tuple[str, ...]) -> pl.Expr:
     )
 
 
-def _apply_schema(typed: pl.DataFrame) -> pl.DataFrame:
-    """Run the pandera contract on rows that passed the parsing rules; record its failures."""
-    checked = [name for name in TypedTransaction.to_schema().columns if name in typed.columns]
+def _apply_model(typed: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
+    """Run the spec's pandera model on rows that passed the rules; record its failures."""
+    if spec.model is None:
+        return typed
+    checked = [name for name in spec.model.to_schema().columns if name in typed.columns]
     candidates = (
         typed.select(*checked, QUARANTINE_RULE)
         .with_row_index("_row")
         .filter(pl.col(QUARANTINE_RULE).is_null())
     )
     try:
-        TypedTransaction.validate(candidates, lazy=True)
+        spec.model.validate(candidates, lazy=True)
         return typed
     except pa.errors.SchemaErrors as errors:
-        failures = _schema_failures(errors.failure_cases, candidates)
+        failures = _model_failures(errors.failure_cases, candidates, spec)
     return (
         typed.with_row_index("_row")
         .join(failures, on="_row", how="left")
@@ -263,12 +324,14 @@ def _apply_schema(typed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _schema_failures(failure_cases: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+def _model_failures(
+    failure_cases: pl.DataFrame, candidates: pl.DataFrame, spec: ExportSpec
+) -> pl.DataFrame:
     """One (rule, reason) per failing row; failure values are not copied (they may be PII)."""
     rule = pl.col("check")
     reason = (
         pl.col("check")
-        .replace_strict(_SCHEMA_RULES_BY_CHECK, default=None)
+        .replace_strict(dict(spec.model_reasons), default=None, return_dtype=pl.String)
         .fill_null(pl.format("{} fails {}", pl.col("column"), pl.col("check")))
     )
     per_case = (
@@ -283,10 +346,10 @@ def _schema_failures(failure_cases: pl.DataFrame, candidates: pl.DataFrame) -> p
     )
 
 
-def _collapse_identical_duplicates(typed: pl.DataFrame) -> tuple[pl.DataFrame, list[int]]:
-    """Keep the first of rows that repeat the same ID with the very same content."""
-    repeat = pl.col(LINE_COLUMN).rank("ordinal").over("external_transaction_id", ROW_HASH) > 1
-    has_id = pl.col("external_transaction_id").is_not_null()
+def _collapse_identical_duplicates(typed: pl.DataFrame, key: str) -> tuple[pl.DataFrame, list[int]]:
+    """Keep the first of rows that repeat the same key with the very same content."""
+    repeat = pl.col(LINE_COLUMN).rank("ordinal").over(key, ROW_HASH) > 1
+    has_id = pl.col(key).is_not_null()
     is_repeat = typed.select((repeat & has_id).fill_null(False)).to_series()
     if not is_repeat.any():
         return typed, []
@@ -294,11 +357,11 @@ def _collapse_identical_duplicates(typed: pl.DataFrame) -> tuple[pl.DataFrame, l
     return typed.filter(~is_repeat), collapsed
 
 
-def _flag_conflicting_duplicates(typed: pl.DataFrame) -> pl.DataFrame:
-    """Quarantine every row of an ID that appears with different content: no guessing."""
-    rows_with_id = pl.len().over("external_transaction_id")
-    lines = pl.col(LINE_COLUMN).cast(pl.String).str.join(", ").over("external_transaction_id")
-    conflicting = (rows_with_id > 1) & pl.col("external_transaction_id").is_not_null()
+def _flag_conflicting_duplicates(typed: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Quarantine every row of a key that appears with different content: no guessing."""
+    rows_with_id = pl.len().over(key)
+    lines = pl.col(LINE_COLUMN).cast(pl.String).str.join(", ").over(key)
+    conflicting = (rows_with_id > 1) & pl.col(key).is_not_null()
     return typed.with_columns(
         pl.when(conflicting & pl.col(QUARANTINE_RULE).is_null())
         .then(pl.lit("unique_id"))
@@ -308,7 +371,7 @@ def _flag_conflicting_duplicates(typed: pl.DataFrame) -> pl.DataFrame:
         .then(
             pl.format(
                 "ID {} appears with different values on lines {}",
-                pl.col("external_transaction_id"),
+                pl.col(key),
                 lines,
             )
         )

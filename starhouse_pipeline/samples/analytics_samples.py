@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.domain.people import PEOPLE_COLUMNS
 from starhouse_pipeline.domain.subscriptions import SUBSCRIPTION_COLUMNS
 from starhouse_pipeline.samples.generator import build_sample

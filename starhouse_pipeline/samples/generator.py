@@ -30,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 
 __all__ = [
     "SAMPLE_EXPORT_NAME",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.reading import ExportFile
+from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.warehouse.dialect import upsert_insert
 from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows
@@ -39,12 +39,10 @@ def finish_import_run(connection: sa.Connection, run_id: str, **counts: int) -> 
     )
 
 
-def record_validated_export(connection: sa.Connection, run_id: str, validated: Any) -> None:
-    """The run's row with its read counts, and its quarantined rows.
-
-    `validated` is any export's validation outcome: `file`, `rows_read`, `quarantined`
-    and `collapsed_lines` (transactions, subscriptions and people exports all have them).
-    """
+def record_validated_export(
+    connection: sa.Connection, run_id: str, validated: ValidatedExport
+) -> None:
+    """The run's row with its read counts, and its quarantined rows."""
     record_import_run(
         connection,
         run_id,
@@ -68,7 +66,7 @@ def write_quarantine(
             "source_file": file.name,
             "file_sha256": file.sha256,
             "line_number": row["_line"],
-            "source_row_id": row["external_transaction_id"],
+            "source_row_id": row["source_row_id"],
             "rule": row["quarantine_rule"],
             "reason": row["quarantine_reason"],
             "raw_row": json.loads(row["raw_json"]),
@@ -91,11 +89,9 @@ def resolve_quarantine(
     again under this run). Rows from other files whose IDs this export does not contain stay
     open.
     """
-    ids = seen_ids.drop_nulls().unique().alias("external_transaction_id").to_frame()
-    staged = stage_frame(
-        connection, "stage_seen_transaction_ids", ids, {"external_transaction_id": sa.Text()}
-    )
-    same_id = quarantined_rows.c.source_row_id.in_(sa.select(staged.c.external_transaction_id))
+    ids = seen_ids.drop_nulls().unique().alias("source_row_id").to_frame()
+    staged = stage_frame(connection, "stage_seen_row_ids", ids, {"source_row_id": sa.Text()})
+    same_id = quarantined_rows.c.source_row_id.in_(sa.select(staged.c.source_row_id))
     same_file_without_id = sa.and_(
         quarantined_rows.c.source_file == file.name,
         sa.or_(

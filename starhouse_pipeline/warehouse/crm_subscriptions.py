@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
-from starhouse_pipeline.domain.subscriptions import CRM_SUBSCRIPTION_COLUMNS
+from starhouse_pipeline.domain.fields import LINE_COLUMN
+from starhouse_pipeline.domain.subscriptions import CRM_SUBSCRIPTION_COLUMNS, in_crm_terms
 from starhouse_pipeline.warehouse.crm import crm_shape, reflected_table, refused_rows
 from starhouse_pipeline.warehouse.dialect import count_affected
 from starhouse_pipeline.warehouse.staging import stage_like
@@ -27,9 +28,13 @@ def crm_has_subscriptions(connection: sa.Connection) -> bool:
     return crm_shape(connection).has(CRM_TABLE)
 
 
-def refused_by_crm(connection: sa.Connection, rows: pl.DataFrame) -> pl.DataFrame:
-    """The CRM rows (KEY, rule, reason) the table's CHECKs or enums would refuse."""
-    return refused_rows(connection, CRM_TABLE, rows, {}).select(KEY, "rule", "reason")
+def refused_by_crm(connection: sa.Connection, valid: pl.DataFrame) -> pl.DataFrame:
+    """The valid subscriptions (line, rule, reason) the CRM `subscriptions` table's CHECKs or
+    enums would refuse; none where the CRM has no such table."""
+    if not crm_has_subscriptions(connection):
+        return pl.DataFrame(schema={LINE_COLUMN: pl.Int64, "rule": pl.String, "reason": pl.String})
+    rows = in_crm_terms(valid, LINE_COLUMN)
+    return refused_rows(connection, CRM_TABLE, rows, {}).select(LINE_COLUMN, "rule", "reason")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
+from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.people import (
     PEOPLE_FIELDS,
@@ -24,6 +25,7 @@ from starhouse_pipeline.warehouse.contacts import (
     read_contact_snapshot,
     stage_emails,
 )
+from starhouse_pipeline.warehouse.crm import refused_rows
 
 
 def read_people_snapshot(connection: sa.Connection, emails: pl.Series) -> pl.DataFrame:
@@ -56,3 +58,10 @@ def read_conflicts(connection: sa.Connection, run_id: str) -> pl.DataFrame:
         )
     ).all()
     return pl.DataFrame(rows, schema={"contact_id": CRM_KEY, "field": pl.String}, orient="row")
+
+
+def refused_by_crm(connection: sa.Connection, valid: pl.DataFrame) -> pl.DataFrame:
+    """The valid people (line, rule, reason) whose email the CRM's `contacts` CHECKs would
+    refuse (a person the import may have to create as a contact)."""
+    rows = valid.select(LINE_COLUMN, "email")
+    return refused_rows(connection, "contacts", rows, {}).select(LINE_COLUMN, "rule", "reason")

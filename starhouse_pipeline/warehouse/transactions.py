@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import polars as pl
 import sqlalchemy as sa
 
-from starhouse_pipeline.domain.reading import LINE_COLUMN
+from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.transactions import FROM_VALID_ROW, TRANSACTION_RECORD_COLUMNS
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.crm import refused_rows

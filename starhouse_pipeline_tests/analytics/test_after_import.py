@@ -9,7 +9,7 @@ import polars as pl
 
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.resources import WarehouseResource
-from starhouse_pipeline.domain.reading import read_transactions_export
+from starhouse_pipeline.domain.exports import read_transactions_export
 from starhouse_pipeline.domain.reconciliation import revenue_by_currency
 from starhouse_pipeline.domain.validation import validate_export
 from starhouse_pipeline.samples.generator import SAMPLE_EXPORT_NAME, write_sample

@@ -12,30 +12,36 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from starhouse_pipeline.definitions import build_definitions
-from starhouse_pipeline.defs.resources import WarehouseResource
+from starhouse_pipeline.domain.export_spec import ExportContractError
+from starhouse_pipeline.domain.exports import read
 from starhouse_pipeline.domain.people import (
+    PEOPLE,
     PEOPLE_COLUMNS,
     SNAPSHOT_SCHEMA,
     plan_people,
-    read_people_export,
-    validate_people,
 )
-from starhouse_pipeline.domain.reading import ExportFileError
 from starhouse_pipeline.domain.subscriptions import (
     SUBSCRIPTION_COLUMNS,
+    SUBSCRIPTIONS,
     link_products,
-    read_subscriptions_export,
     unmapped_offers,
-    validate_subscriptions,
 )
+from starhouse_pipeline.domain.validation import ValidatedExport, validate_export
 from starhouse_pipeline.samples.analytics_samples import write_analytics_samples
 from starhouse_pipeline.settings import SAMPLES_DIR
 from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
 from starhouse_pipeline.warehouse.tables import contact_enrichment_log, contacts, products
-from starhouse_pipeline_tests.support import fetch_all, insert_rows
+from starhouse_pipeline_tests.support import fetch_all, insert_rows, run_import
 
 D = Decimal
+
+
+def validate_subscriptions(path: Path) -> ValidatedExport:
+    return validate_export(read(path, SUBSCRIPTIONS))
+
+
+def validate_people(path: Path) -> ValidatedExport:
+    return validate_export(read(path, PEOPLE))
 
 
 def _subscription(**values: str) -> dict[str, str]:
@@ -102,7 +108,7 @@ SUBSCRIPTION_ROWS = [
 
 def test_subscriptions_are_typed_and_bad_rows_quarantined(tmp_path: Path) -> None:
     path = _write(tmp_path / "subs.csv", SUBSCRIPTION_COLUMNS, SUBSCRIPTION_ROWS)
-    validated = validate_subscriptions(read_subscriptions_export(path))
+    validated = validate_subscriptions(path)
     assert validated.rows_read == 8
     assert validated.collapsed_lines == [7]
     assert validated.quarantined.select("_line", "quarantine_rule").rows() == [
@@ -123,8 +129,8 @@ def test_subscriptions_are_typed_and_bad_rows_quarantined(tmp_path: Path) -> Non
 
 def test_a_file_that_is_not_a_subscriptions_export_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path / "people.csv", PEOPLE_COLUMNS, [])
-    with pytest.raises(ExportFileError, match="missing column"):
-        read_subscriptions_export(path)
+    with pytest.raises(ExportContractError, match="missing required column"):
+        read(path, SUBSCRIPTIONS)
 
 
 def test_unmapped_offers_are_reported_not_created() -> None:
@@ -170,16 +176,8 @@ def _seed(url: str) -> None:
 
 
 def _run(url: str, job: str, path: Path, *, dry_run: bool = False) -> dg.ExecuteInProcessResult:
-    definitions = build_definitions(WarehouseResource(database_url=url))
-    asset = {"subscriptions_import_job": "kajabi_subscriptions"}.get(job, "kajabi_people")
-    return definitions.resolve_job_def(job).execute_in_process(
-        run_config={
-            "ops": {asset: {"config": {"path": str(path)}}},
-            "resources": {"import_options": {"config": {"dry_run": dry_run}}},
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    # These files are bad on purpose (3 of 8 rows): the quarantine gate would stop the load.
+    return run_import(url, path, job_name=job, dry_run=dry_run, max_quarantine_share=1.0)
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
@@ -194,8 +192,9 @@ def test_subscriptions_import(database_url: str, tmp_path: Path) -> None:
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {
+        "quarantine_share_within_threshold": True,
         "subscriptions_reconcile_with_export": True,
-        "every_subscription_row_accounted_for": True,
+        "every_row_accounted_for": True,
         "subscriptions_have_product_and_contact": False,  # offer-retired, nobody@: a warning
     }
     metadata = _metadata(result, "kajabi_subscriptions")
@@ -269,7 +268,7 @@ PEOPLE_ROWS = [
 
 def test_people_plan_fills_empty_fields_and_reports_conflicts(tmp_path: Path) -> None:
     path = _write(tmp_path / "people.csv", PEOPLE_COLUMNS, PEOPLE_ROWS)
-    validated = validate_people(read_people_export(path))
+    validated = validate_people(path)
     assert validated.quarantined.select("_line", "quarantine_rule").rows() == [(5, "email_valid")]
     snapshot = pl.DataFrame(
         {
@@ -302,7 +301,9 @@ def test_people_import_never_overwrites(database_url: str, tmp_path: Path) -> No
     result = _run(database_url, "people_import_job", path)
     assert result.success
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
-        "people_import_never_overwrote": True
+        "quarantine_share_within_threshold": True,
+        "people_import_never_overwrote": True,
+        "every_row_accounted_for": True,
     }
     rows = fetch_all(
         database_url,
@@ -343,15 +344,13 @@ def test_people_dry_run_writes_nothing(database_url: str, tmp_path: Path) -> Non
 
 def test_the_samples_import_as_their_facts_say(sqlite_url: str, tmp_path: Path) -> None:
     facts = write_analytics_samples(tmp_path)
-    subs = validate_subscriptions(
-        read_subscriptions_export(tmp_path / "kajabi_subscriptions_sample.csv")
-    )
+    subs = validate_subscriptions(tmp_path / "kajabi_subscriptions_sample.csv")
     lines = facts.subscription_defect_lines
     assert sorted(subs.quarantined["_line"].to_list()) == sorted(
         [lines["unknown_interval"], lines["unparseable_amount"]]
     )
     assert subs.collapsed_lines == [lines["exact_duplicate"]]
-    people = validate_people(read_people_export(tmp_path / "kajabi_people_sample.csv"))
+    people = validate_people(tmp_path / "kajabi_people_sample.csv")
     assert people.quarantined["_line"].to_list() == [facts.people_defect_lines["malformed_email"]]
     assert people.valid.height == facts.people - 1
 
@@ -368,7 +367,7 @@ def test_subscriptions_dry_run_writes_nothing(database_url: str, tmp_path: Path)
 def test_people_export_needs_only_an_email_column(tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("\ufeffEMAIL,first name\r\nann@example.com,Ann\r\n", encoding="utf-8")
-    validated = validate_people(read_people_export(path))
+    validated = validate_people(path)
     assert validated.valid.select("email", "first_name", "phone").rows() == [
         ("ann@example.com", "Ann", None)
     ]

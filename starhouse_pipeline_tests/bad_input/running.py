@@ -1,48 +1,17 @@
-"""Running the import job with the quarantine gate wired and per-run import options."""
+"""Running the import job as the bad-input tests need it: the shared runner, failure messages."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import dagster as dg
 
-from starhouse_pipeline.definitions import build_definitions
-from starhouse_pipeline.defs.checks import quarantine_share_check
-from starhouse_pipeline.defs.resources import WarehouseResource
-from starhouse_pipeline.defs.run_config import job_run_config
+from starhouse_pipeline_tests.support import run_import
 
 QUARANTINE_CHECK = "quarantine_share_within_threshold"
 
 
-def definitions_with_quarantine_gate(warehouse: WarehouseResource) -> dg.Definitions:
-    """The project's definitions, plus the quarantine-share check unless already wired."""
-    definitions = build_definitions(warehouse)
-    wired = {key.name for key in definitions.resolve_asset_graph().asset_check_keys}
-    if QUARANTINE_CHECK in wired:
-        return definitions
-    return dg.Definitions.merge(
-        definitions, dg.Definitions(asset_checks=[quarantine_share_check()])
-    )
-
-
-def run_job(
-    database_url: str,
-    path: Path,
-    *,
-    instance: dg.DagsterInstance | None = None,
-    retry_wait_seconds: float = 0.0,
-    **import_options: Any,
-) -> dg.ExecuteInProcessResult:
-    """`import_job` on `path`; `import_options` such as dry_run=True, max_quarantine_share=1."""
-    run_config = job_run_config("import_job", path, **import_options)
-    warehouse = WarehouseResource(database_url=database_url, retry_wait_seconds=retry_wait_seconds)
-    job = definitions_with_quarantine_gate(warehouse).resolve_job_def("import_job")
-    return job.execute_in_process(
-        run_config=run_config,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+def run_job(database_url: str, path, **options) -> dg.ExecuteInProcessResult:
+    """`import_job` on `path`; no wait between connection retries unless asked."""
+    return run_import(database_url, path, **{"retry_wait_seconds": 0.0, **options})
 
 
 def step_failure_messages(result: dg.ExecuteInProcessResult) -> dict[str, str]:

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from starhouse_pipeline.domain.reading import read_transactions_export
-from starhouse_pipeline.domain.validation import ValidatedTransactions, validate_export
+from starhouse_pipeline.domain.exports import read_transactions_export
+from starhouse_pipeline.domain.validation import ValidatedExport, validate_export
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows, transactions
 from starhouse_pipeline_tests.bad_input.corpus import csv_text
 from starhouse_pipeline_tests.bad_input.running import run_job
@@ -89,13 +89,13 @@ def _with(row: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
     return {**row, **{key.replace("_", " "): value for key, value in overrides.items()}}
 
 
-def _validate(tmp_path: Path, text: str) -> ValidatedTransactions:
+def _validate(tmp_path: Path, text: str) -> ValidatedExport:
     path = tmp_path / "export.csv"
     path.write_text(text, encoding="utf-8", newline="")
     return validate_export(read_transactions_export(path))
 
 
-def _only_quarantined(validated: ValidatedTransactions) -> dict:
+def _only_quarantined(validated: ValidatedExport) -> dict:
     assert validated.quarantined.height == 1, validated.quarantined
     return validated.quarantined.row(0, named=True)
 

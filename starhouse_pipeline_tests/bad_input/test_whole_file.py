@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from starhouse_pipeline.domain.export_contract import ExportContractError
-from starhouse_pipeline.domain.reading import ExportFileError, read_transactions_export
+from starhouse_pipeline.domain.export_spec import ExportContractError
+from starhouse_pipeline.domain.exports import read_transactions_export
+from starhouse_pipeline.domain.reading import ExportFileError
 from starhouse_pipeline.domain.validation import validate_export
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows, transactions
 from starhouse_pipeline_tests.bad_input.corpus import WHOLE_FILE_CASES, WholeFileCase, csv_text

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from starhouse_pipeline.definitions import build_definitions
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.settings import SAMPLE_EXPORT
 from starhouse_pipeline_tests.browser.ui import SAMPLE_LAUNCHPAD_YAML, DagsterUI
 from starhouse_pipeline_tests.support import IMPORT_CHAIN, export_row, write_export

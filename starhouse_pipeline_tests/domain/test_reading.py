@@ -3,11 +3,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS, ExportContractError
-from starhouse_pipeline.domain.reading import (
-    LINE_COLUMN,
-    read_transactions_export,
-)
+from starhouse_pipeline.domain.export_spec import ExportContractError
+from starhouse_pipeline.domain.exports import read_transactions_export
+from starhouse_pipeline.domain.fields import LINE_COLUMN
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline_tests.support import export_row, write_export
 
 

@@ -6,20 +6,20 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from starhouse_pipeline.domain.reading import read_transactions_export
+from starhouse_pipeline.domain.exports import read_transactions_export
 from starhouse_pipeline.domain.validation import (
-    ValidatedTransactions,
+    ValidatedExport,
     original_json,
     validate_export,
 )
 from starhouse_pipeline_tests.support import export_row, write_export
 
 
-def _validate(tmp_path: Path, *rows: dict[str, str]) -> ValidatedTransactions:
+def _validate(tmp_path: Path, *rows: dict[str, str]) -> ValidatedExport:
     return validate_export(read_transactions_export(write_export(tmp_path / "e.csv", rows)))
 
 
-def _reasons(result: ValidatedTransactions) -> dict[int, str]:
+def _reasons(result: ValidatedExport) -> dict[int, str]:
     return dict(
         zip(
             result.quarantined["_line"].to_list(),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from starhouse_pipeline.domain.export_contract import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.samples.generator import (
     SAMPLE_EXPORT_NAME,
     SampleFacts,
