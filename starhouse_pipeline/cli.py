@@ -265,6 +265,18 @@ JOB_COMMANDS = (
         ),
     ),
     JobCommand(
+        "validate-paypal",
+        "paypal_validation_job",
+        "read and validate one PayPal activity export (nothing is loaded into transactions yet)",
+        export="a PayPal activity export (Activity → Download, all transactions, tab-delimited)",
+        dry_run=False,
+        show=_show_export_import(
+            "validated_paypal_activity",
+            "PayPal activity, validated (not loaded)",
+            {"skipped_by_kind": "Skipped (not sales)", "quarantine_by_rule": "Quarantined rows"},
+        ),
+    ),
+    JobCommand(
         "analytics",
         "analytics_job",
         "recompute every revenue metric from what the warehouse holds",

@@ -2,7 +2,15 @@
 
 import dagster as dg
 
-from starhouse_pipeline.defs import analytics, assets, checks, dashboard, people, subscriptions
+from starhouse_pipeline.defs import (
+    analytics,
+    assets,
+    checks,
+    dashboard,
+    paypal,
+    people,
+    subscriptions,
+)
 from starhouse_pipeline.defs.automation import daily_import_schedule, import_job, inbox_sensor
 from starhouse_pipeline.defs.io import frame_files_io_manager
 from starhouse_pipeline.defs.report import import_report
@@ -18,17 +26,20 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
     """All definitions; tests pass their own warehouse."""
     return dg.Definitions(
         assets=[
-            *dg.load_assets_from_modules([assets, analytics, subscriptions, people, dashboard]),
+            *dg.load_assets_from_modules(
+                [assets, analytics, subscriptions, people, paypal, dashboard]
+            ),
             import_report,
         ],
         asset_checks=[
-            *dg.load_asset_checks_from_modules([checks, analytics, subscriptions, people]),
+            *dg.load_asset_checks_from_modules([checks, analytics, subscriptions, people, paypal]),
         ],
         jobs=[
             import_job,
             analytics.analytics_job,
             subscriptions.subscriptions_import_job,
             people.people_import_job,
+            paypal.paypal_validation_job,
         ],
         schedules=[daily_import_schedule],
         sensors=[inbox_sensor],

@@ -14,6 +14,7 @@ DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
 SAMPLE_EXPORT = SAMPLES_DIR / "kajabi_transactions_sample.csv"
 SAMPLE_SUBSCRIPTIONS_EXPORT = SAMPLES_DIR / "kajabi_subscriptions_sample.csv"
 SAMPLE_PEOPLE_EXPORT = SAMPLES_DIR / "kajabi_people_sample.csv"
+SAMPLE_PAYPAL_EXPORT = SAMPLES_DIR / "paypal_activity_sample.tsv"
 SAMPLE_CRM_DIR = SAMPLES_DIR / "crm"
 
 DATABASE_URL_ENV = "STARHOUSE_DATABASE_URL"

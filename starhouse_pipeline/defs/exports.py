@@ -19,7 +19,7 @@ from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import exports
 from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.export_spec import ExportContractError, ExportSpec
-from starhouse_pipeline.domain.formatting import markdown_table
+from starhouse_pipeline.domain.formatting import count, counts_frame, markdown_table
 from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.quarantine import masked_sample, quarantine_share_verdict
 from starhouse_pipeline.domain.reading import RawExport
@@ -187,7 +187,21 @@ def _without_refused(
 
 def validated_metadata(validated: ValidatedExport) -> dict:
     """Counts, the quarantine per rule and a masked sample of it: no personal data."""
+    counts = {
+        "rows_read": validated.rows_read,
+        "valid": validated.valid.height,
+        "quarantined": validated.quarantined.height,
+        "duplicates_collapsed": len(validated.collapsed_lines),
+        "skipped": validated.skipped_rows,
+    }
     return {
+        **summary_line(
+            f"{count(validated.rows_read)} rows read: {count(validated.valid.height)} valid, "
+            f"{count(validated.quarantined.height)} quarantined, "
+            f"{count(len(validated.collapsed_lines))} identical duplicates collapsed, "
+            f"{count(validated.skipped_rows)} skipped (not imported)."
+        ),
+        "counts": dg.MetadataValue.md(markdown_table(counts_frame(counts, {}, dry_run=False))),
         "rows_read": validated.rows_read,
         "valid": validated.valid.height,
         "quarantined": validated.quarantined.height,

@@ -16,14 +16,8 @@ from starhouse_pipeline.defs.exports import (
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import people as people_rules
-from starhouse_pipeline.domain.formatting import markdown_table
-from starhouse_pipeline.domain.people import PEOPLE
-from starhouse_pipeline.domain.report import (
-    PEOPLE_LABELS,
-    counts_frame,
-    people_counts,
-    people_summary,
-)
+from starhouse_pipeline.domain.formatting import counts_frame, markdown_table
+from starhouse_pipeline.domain.people import PEOPLE, PEOPLE_LABELS, people_counts, people_summary
 from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.warehouse import bookkeeping
 from starhouse_pipeline.warehouse import contacts as warehouse_contacts

@@ -17,14 +17,13 @@ from starhouse_pipeline.defs.exports import (
 )
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import subscriptions as subscription_rules
-from starhouse_pipeline.domain.formatting import markdown_table
-from starhouse_pipeline.domain.report import (
+from starhouse_pipeline.domain.formatting import counts_frame, markdown_table
+from starhouse_pipeline.domain.report import quarantine_by_rule
+from starhouse_pipeline.domain.subscriptions import (
     SUBSCRIPTION_LABELS,
-    counts_frame,
-    quarantine_by_rule,
+    SUBSCRIPTIONS,
     subscriptions_summary,
 )
-from starhouse_pipeline.domain.subscriptions import SUBSCRIPTIONS
 from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.warehouse import bookkeeping, crm_subscriptions
 from starhouse_pipeline.warehouse import contacts as warehouse_contacts

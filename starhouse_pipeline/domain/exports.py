@@ -12,11 +12,12 @@ from pathlib import Path
 
 from starhouse_pipeline.domain.export_spec import ExportSpec, recognize
 from starhouse_pipeline.domain.kajabi_transactions import TRANSACTIONS
+from starhouse_pipeline.domain.paypal import PAYPAL_ACTIVITY
 from starhouse_pipeline.domain.people import PEOPLE
 from starhouse_pipeline.domain.reading import RawExport, read_export
 from starhouse_pipeline.domain.subscriptions import SUBSCRIPTIONS
 
-KNOWN_EXPORTS: tuple[ExportSpec, ...] = (TRANSACTIONS, SUBSCRIPTIONS, PEOPLE)
+KNOWN_EXPORTS: tuple[ExportSpec, ...] = (TRANSACTIONS, SUBSCRIPTIONS, PEOPLE, PAYPAL_ACTIVITY)
 # Enough of a file's start to hold its header line, however wide.
 _HEADER_BYTES = 64 * 1024
 

@@ -144,3 +144,22 @@ def markdown_table(
 def _escape(value: str) -> str:
     """A value safe inside a Markdown table cell: no pipes, no line breaks."""
     return " ".join(value.split()).replace("|", "\\|")
+
+
+def label(labels: dict[str, tuple[str, str]], key: str, dry_run: bool) -> str:
+    """What a count is called after a run, or on a dry run ("would ...")."""
+    done, would = labels.get(key, (key.replace("_", " "),) * 2)
+    return would if dry_run else done
+
+
+def counts_frame(
+    counts: dict[str, int], labels: dict[str, tuple[str, str]], dry_run: bool
+) -> pl.DataFrame:
+    """Counts as a (what, count) table, each named as `labels` says for a run or a dry run."""
+    return pl.DataFrame(
+        {
+            "what": [label(labels, key, dry_run) for key in counts],
+            "count": [int(value) for value in counts.values()],
+        },
+        schema={"what": pl.String, "count": pl.Int64},
+    )

@@ -18,6 +18,7 @@ from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.contacts import ADDRESS_FIELDS, is_blank
 from starhouse_pipeline.domain.export_spec import ExportSpec
 from starhouse_pipeline.domain.fields import Rule, structure_rules, text
+from starhouse_pipeline.domain.formatting import count
 from starhouse_pipeline.domain.keys import CRM_KEY
 
 PEOPLE_SOURCE = "kajabi_people"
@@ -185,3 +186,56 @@ class PeopleImport:
             "duplicates_collapsed": self.collapsed,
         }
         return RowAccounting(self.rows_read, places)
+
+
+PEOPLE_LABELS = {
+    "rows_read": ("rows read", "rows read"),
+    "contacts_matched": ("contacts matched by email", "contacts matched by email"),
+    "contacts_to_create": ("contacts to create", "would create contacts"),
+    "fields_to_fill": ("empty fields to fill", "would fill empty fields (each would be logged)"),
+    "conflicts": ("differing values found", "would report differing values (never applied)"),
+    "contacts_created": ("contacts created", "would create contacts"),
+    "fields_filled": ("empty fields filled (each logged)", "would fill empty fields"),
+    "conflicts_reported": (
+        "differing values reported (never applied)",
+        "would report differing values (never applied)",
+    ),
+    "quarantined": ("quarantined", "would quarantine"),
+    "duplicates_collapsed": (
+        "identical duplicates collapsed",
+        "identical duplicates would collapse",
+    ),
+}
+# What a People import shows: what it did, or on a dry run what it planned.
+PEOPLE_DONE = ("contacts_created", "fields_filled", "conflicts_reported")
+PEOPLE_PLANNED = ("contacts_to_create", "fields_to_fill", "conflicts")
+
+
+def people_counts(counts: dict[str, int], dry_run: bool) -> dict[str, int]:
+    """The counts a People import shows: done after a run, planned on a dry run."""
+    shown = PEOPLE_PLANNED if dry_run else PEOPLE_DONE
+    keys = ("rows_read", "contacts_matched", *shown, "quarantined", "duplicates_collapsed")
+    return {key: counts[key] for key in keys if key in counts}
+
+
+def people_summary(counts: dict[str, int], dry_run: bool) -> str:
+    """What a People import did, or on a dry run would do, in one sentence."""
+    matched, quarantined = (
+        count(counts.get("contacts_matched", 0)),
+        count(counts.get("quarantined", 0)),
+    )
+    if dry_run:
+        return (
+            f"Matched {matched} contacts by email; would create "
+            f"{count(counts.get('contacts_to_create', 0))} contacts; would fill "
+            f"{count(counts.get('fields_to_fill', 0))} empty fields; would report "
+            f"{count(counts.get('conflicts', 0))} differing values (never applied); would "
+            f"quarantine {quarantined} rows. Nothing was written."
+        )
+    return (
+        f"Matched {matched} contacts by email; created "
+        f"{count(counts.get('contacts_created', 0))} contacts; filled "
+        f"{count(counts.get('fields_filled', 0))} empty fields; reported "
+        f"{count(counts.get('conflicts_reported', 0))} differing values (never applied); "
+        f"quarantined {quarantined} rows."
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from starhouse_pipeline.domain.formatting import count, markdown_table
+from starhouse_pipeline.domain.formatting import count, counts_frame, markdown_table
 from starhouse_pipeline.domain.mapping import REVENUE_STATUS
 from starhouse_pipeline.domain.reconciliation import (
     not_revenue_by_status,
@@ -110,48 +110,6 @@ CONTACT_LABELS = {
 }
 
 
-SUBSCRIPTION_LABELS = {
-    "rows_read": ("rows read", "rows read"),
-    "inserted": ("inserted (new)", "would insert (new)"),
-    "updated": ("updated (changed in Kajabi)", "would update (changed in Kajabi)"),
-    "unchanged": ("unchanged (already imported)", "unchanged (already imported)"),
-    "quarantined": ("quarantined", "would quarantine"),
-    "duplicates_collapsed": (
-        "identical duplicates collapsed",
-        "identical duplicates would collapse",
-    ),
-    "unmapped_subscriptions": ("offer without a product", "offer without a product"),
-    "subscriptions_without_contact": ("customer without a contact", "customer without a contact"),
-}
-PEOPLE_LABELS = {
-    "rows_read": ("rows read", "rows read"),
-    "contacts_matched": ("contacts matched by email", "contacts matched by email"),
-    "contacts_to_create": ("contacts to create", "would create contacts"),
-    "fields_to_fill": ("empty fields to fill", "would fill empty fields (each would be logged)"),
-    "conflicts": ("differing values found", "would report differing values (never applied)"),
-    "contacts_created": ("contacts created", "would create contacts"),
-    "fields_filled": ("empty fields filled (each logged)", "would fill empty fields"),
-    "conflicts_reported": (
-        "differing values reported (never applied)",
-        "would report differing values (never applied)",
-    ),
-    "quarantined": ("quarantined", "would quarantine"),
-    "duplicates_collapsed": (
-        "identical duplicates collapsed",
-        "identical duplicates would collapse",
-    ),
-}
-# What a People import shows: what it did, or on a dry run what it planned.
-PEOPLE_DONE = ("contacts_created", "fields_filled", "conflicts_reported")
-PEOPLE_PLANNED = ("contacts_to_create", "fields_to_fill", "conflicts")
-
-
-def label(labels: dict[str, tuple[str, str]], key: str, dry_run: bool) -> str:
-    """What a count is called after a run, or on a dry run ("would ...")."""
-    done, would = labels.get(key, (key.replace("_", " "),) * 2)
-    return would if dry_run else done
-
-
 def render_import_report(inputs: ImportReportInputs) -> str:
     """The report as Markdown."""
     valid, dry_run = inputs.valid, inputs.dry_run
@@ -228,19 +186,6 @@ def _row_counts(inputs: ImportReportInputs) -> dict[str, int]:
     }
 
 
-def counts_frame(
-    counts: dict[str, int], labels: dict[str, tuple[str, str]], dry_run: bool
-) -> pl.DataFrame:
-    """Counts as a (what, count) table, each named as `labels` says for a run or a dry run."""
-    return pl.DataFrame(
-        {
-            "what": [label(labels, key, dry_run) for key in counts],
-            "count": [int(value) for value in counts.values()],
-        },
-        schema={"what": pl.String, "count": pl.Int64},
-    )
-
-
 def _before_after(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     """Rows and completed revenue per source system and currency; a system new to the
     warehouse shows 0."""
@@ -254,49 +199,4 @@ def _before_after(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
         )
         .select(*keys, "rows_before", "rows_after", "revenue_before", "revenue_after")
         .sort(keys)
-    )
-
-
-def subscriptions_summary(counts: dict[str, int], dry_run: bool) -> str:
-    """What a Subscriptions import did, or on a dry run would do, in one sentence."""
-    new, updated = count(counts.get("inserted", 0)), count(counts.get("updated", 0))
-    unchanged, quarantined = count(counts.get("unchanged", 0)), count(counts.get("quarantined", 0))
-    if dry_run:
-        return (
-            f"Would insert {new} new subscriptions and update {updated} ({unchanged} "
-            f"unchanged); would quarantine {quarantined} rows. Nothing was written."
-        )
-    return (
-        f"Inserted {new} new subscriptions and updated {updated} ({unchanged} unchanged); "
-        f"quarantined {quarantined} rows."
-    )
-
-
-def people_counts(counts: dict[str, int], dry_run: bool) -> dict[str, int]:
-    """The counts a People import shows: done after a run, planned on a dry run."""
-    shown = PEOPLE_PLANNED if dry_run else PEOPLE_DONE
-    keys = ("rows_read", "contacts_matched", *shown, "quarantined", "duplicates_collapsed")
-    return {key: counts[key] for key in keys if key in counts}
-
-
-def people_summary(counts: dict[str, int], dry_run: bool) -> str:
-    """What a People import did, or on a dry run would do, in one sentence."""
-    matched, quarantined = (
-        count(counts.get("contacts_matched", 0)),
-        count(counts.get("quarantined", 0)),
-    )
-    if dry_run:
-        return (
-            f"Matched {matched} contacts by email; would create "
-            f"{count(counts.get('contacts_to_create', 0))} contacts; would fill "
-            f"{count(counts.get('fields_to_fill', 0))} empty fields; would report "
-            f"{count(counts.get('conflicts', 0))} differing values (never applied); would "
-            f"quarantine {quarantined} rows. Nothing was written."
-        )
-    return (
-        f"Matched {matched} contacts by email; created "
-        f"{count(counts.get('contacts_created', 0))} contacts; filled "
-        f"{count(counts.get('fields_filled', 0))} empty fields; reported "
-        f"{count(counts.get('conflicts_reported', 0))} differing values (never applied); "
-        f"quarantined {quarantined} rows."
     )

@@ -15,6 +15,7 @@ from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.analytics.frames import divide_money
 from starhouse_pipeline.domain.export_spec import ExportSpec
 from starhouse_pipeline.domain.fields import MONEY, Rule, structure_rules, text
+from starhouse_pipeline.domain.formatting import count
 from starhouse_pipeline.domain.reading import ExportFile
 from starhouse_pipeline.domain.validation import RAW_JSON, ROW_HASH
 
@@ -335,4 +336,34 @@ def in_crm_terms(frame: pl.DataFrame, *keep: str) -> pl.DataFrame:
             for column, source in CRM_SUBSCRIPTION_COLUMNS.items()
             if source in frame.columns
         ),
+    )
+
+
+SUBSCRIPTION_LABELS = {
+    "rows_read": ("rows read", "rows read"),
+    "inserted": ("inserted (new)", "would insert (new)"),
+    "updated": ("updated (changed in Kajabi)", "would update (changed in Kajabi)"),
+    "unchanged": ("unchanged (already imported)", "unchanged (already imported)"),
+    "quarantined": ("quarantined", "would quarantine"),
+    "duplicates_collapsed": (
+        "identical duplicates collapsed",
+        "identical duplicates would collapse",
+    ),
+    "unmapped_subscriptions": ("offer without a product", "offer without a product"),
+    "subscriptions_without_contact": ("customer without a contact", "customer without a contact"),
+}
+
+
+def subscriptions_summary(counts: dict[str, int], dry_run: bool) -> str:
+    """What a Subscriptions import did, or on a dry run would do, in one sentence."""
+    new, updated = count(counts.get("inserted", 0)), count(counts.get("updated", 0))
+    unchanged, quarantined = count(counts.get("unchanged", 0)), count(counts.get("quarantined", 0))
+    if dry_run:
+        return (
+            f"Would insert {new} new subscriptions and update {updated} ({unchanged} "
+            f"unchanged); would quarantine {quarantined} rows. Nothing was written."
+        )
+    return (
+        f"Inserted {new} new subscriptions and updated {updated} ({unchanged} unchanged); "
+        f"quarantined {quarantined} rows."
     )

@@ -303,10 +303,13 @@ def _apply_model(typed: pl.DataFrame, spec: ExportSpec) -> pl.DataFrame:
     if spec.model is None:
         return typed
     checked = [name for name in spec.model.to_schema().columns if name in typed.columns]
+    # Skipped rows are not what the model describes (a card purchase has no sale type).
+    skipped = pl.col(SKIP_LABEL).is_not_null() if SKIP_LABEL in typed.columns else pl.lit(False)
     candidates = (
-        typed.select(*checked, QUARANTINE_RULE)
+        typed.select(*checked, QUARANTINE_RULE, skipped.alias("_skipped"))
         .with_row_index("_row")
-        .filter(pl.col(QUARANTINE_RULE).is_null())
+        .filter(pl.col(QUARANTINE_RULE).is_null() & ~pl.col("_skipped"))
+        .drop("_skipped")
     )
     try:
         spec.model.validate(candidates, lazy=True)

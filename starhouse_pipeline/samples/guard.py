@@ -23,6 +23,7 @@ from starhouse_pipeline.settings import (
     PROJECT_ROOT,
     SAMPLE_CRM_DIR,
     SAMPLE_EXPORT,
+    SAMPLE_PAYPAL_EXPORT,
     SAMPLE_PEOPLE_EXPORT,
     SAMPLE_SUBSCRIPTIONS_EXPORT,
 )
@@ -41,16 +42,17 @@ class SampleRefused(ValueError):
 
 
 def bundled_sample_files() -> list[Path]:
-    """Every bundled sample file: the three exports and the CRM state's tables."""
+    """Every bundled sample file: the four exports and the CRM state's tables."""
     crm_tables = sorted(SAMPLE_CRM_DIR.glob("*.csv")) if SAMPLE_CRM_DIR.is_dir() else []
-    return [SAMPLE_EXPORT, SAMPLE_SUBSCRIPTIONS_EXPORT, SAMPLE_PEOPLE_EXPORT, *crm_tables]
+    exports = [SAMPLE_EXPORT, SAMPLE_SUBSCRIPTIONS_EXPORT, SAMPLE_PEOPLE_EXPORT]
+    return [*exports, SAMPLE_PAYPAL_EXPORT, *crm_tables]
 
 
 def bundled_sample_in(path: str | Path) -> Path | None:
     """The bundled file that `path` is, or copies; for a directory, the first such file in it."""
     path = Path(path)
     if path.is_dir():
-        for candidate in sorted(path.glob("*.csv")):
+        for candidate in sorted([*path.glob("*.csv"), *path.glob("*.tsv")]):
             if (found := bundled_sample_in(candidate)) is not None:
                 return found
         return None

@@ -8,6 +8,8 @@ import pytest
 
 from starhouse_pipeline.definitions import defs
 from starhouse_pipeline.defs.automation import daily_import_schedule, inbox_sensor
+from starhouse_pipeline.domain.people import PEOPLE_COLUMNS
+from starhouse_pipeline.domain.subscriptions import SUBSCRIPTION_COLUMNS
 from starhouse_pipeline_tests.support import IMPORT_CHAIN
 
 
@@ -78,3 +80,22 @@ def test_sensor_keys_each_export_by_content_so_the_same_bytes_never_run_twice(in
     assert len(set(keys)) == 2
     paths = {r.run_config["ops"]["raw_kajabi_csv"]["config"]["path"] for r in result.run_requests}
     assert str(inbox / "b.csv") in paths
+
+
+def test_sensor_routes_each_file_to_the_job_of_the_export_its_header_says(inbox: Path):
+    (inbox / "subscriptions.csv").write_text(",".join(SUBSCRIPTION_COLUMNS) + "\n")
+    (inbox / "contacts.csv").write_text("\ufeff" + ",".join(PEOPLE_COLUMNS) + "\n")
+    (inbox / "transactions.csv").write_text("ID,Amount,Currency,Type,Customer Email\n")
+    (inbox / "unknown.csv").write_text("city,population\n")
+
+    result = inbox_sensor(dg.build_sensor_context())
+
+    jobs = {Path(r.tags["export_file"]).stem: r.job_name for r in result.run_requests}
+    assert jobs == {
+        "subscriptions": "subscriptions_import_job",
+        "contacts": "people_import_job",
+        "transactions": "import_job",
+        "unknown": "import_job",  # fails there, naming the file and what it looks like
+    }
+    people = next(r for r in result.run_requests if r.job_name == "people_import_job")
+    assert people.run_config["ops"]["raw_kajabi_people"]["config"]["path"].endswith("contacts.csv")
