@@ -69,6 +69,7 @@ def export_assets(
     refusals: Refusals | None = None,
     resolves_earlier_quarantine: bool = False,
     preview: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    gate_stops_load: bool = True,
 ) -> ExportAssets:
     """The raw and validated assets of `spec`'s export, and the gate between them and the load.
 
@@ -76,12 +77,14 @@ def export_assets(
     quarantined under the constraint's name); `resolves_earlier_quarantine` closes earlier
     quarantined rows this export deals with (ids are unique per export only where that is
     true of the ids); `preview` shows a few valid rows, masked, in the metadata.
+    `gate_stops_load`: whether a quarantine above the threshold stops the run before the
+    load (an error) or only warns.
     """
     raw = _raw_asset(spec, raw_name, group)
     validated = _validated_asset(
         spec, raw_name, validated_name, group, refusals, resolves_earlier_quarantine, preview
     )
-    return ExportAssets(raw, validated, _quarantine_gate(validated))
+    return ExportAssets(raw, validated, _quarantine_gate(validated, gate_stops_load))
 
 
 def _raw_asset(spec: ExportSpec, name: str, group: str) -> dg.AssetsDefinition:
@@ -225,13 +228,16 @@ def masked_preview(valid: pl.DataFrame, columns: Mapping[str, str], rows: int = 
     )
 
 
-def _quarantine_gate(validated: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=validated, name="quarantine_share_within_threshold", blocking=True)
+def _quarantine_gate(validated: dg.AssetsDefinition, stops_load: bool) -> dg.AssetChecksDefinition:
+    severity = dg.AssetCheckSeverity.ERROR if stops_load else dg.AssetCheckSeverity.WARN
+
+    @dg.asset_check(asset=validated, name="quarantine_share_within_threshold", blocking=stops_load)
     def quarantine_share_within_threshold(
         context: dg.AssetCheckExecutionContext, import_options: ImportOptions
     ) -> dg.AssetCheckResult:
         """At most `max_quarantine_share` of the rows read (default 1%) are quarantined; above
-        that the export is probably wrong as a whole, so the run stops before the load.
+        that the export is probably wrong as a whole, so the run stops before the load (for
+        the Subscriptions and People exports, whose files are small, it warns instead).
 
         Judged on the counts the materialization recorded (this run's, else the latest), so
         the gate never loads the validated rows: at a million rows that alone was 0.4 GB.
@@ -243,6 +249,7 @@ def _quarantine_gate(validated: dg.AssetsDefinition) -> dg.AssetChecksDefinition
         )
         return dg.AssetCheckResult(
             passed=verdict.passed,
+            severity=severity,
             description=verdict.description,
             metadata={
                 "rows_read": rows_read,
