@@ -26,6 +26,7 @@ from starhouse_pipeline.domain.mapping import (
     TRANSACTION_TYPES,
 )
 from starhouse_pipeline.domain.masking import quoted_if_shaped
+from starhouse_pipeline.domain.signed_amounts import SignedAmounts
 
 # Column order of Sales → Payments → Transactions → Export.
 TRANSACTION_COLUMNS: tuple[str, ...] = (
@@ -243,7 +244,7 @@ def row_rules() -> list[Rule]:
     ]
 
 
-class TypedTransaction(pa.DataFrameModel):
+class TypedTransaction(SignedAmounts):
     """One Kajabi transaction after typing: what the warehouse may store."""
 
     external_transaction_id: str = pa.Field(str_matches=r"^\d{1,18}$")
@@ -252,26 +253,8 @@ class TypedTransaction(pa.DataFrameModel):
     transaction_type: str = pa.Field(isin=list(CRM_TRANSACTION_TYPES))
     status: str = pa.Field(isin=list(CRM_STATUSES))
     transaction_date: UTC_TIMESTAMP = pa.Field()
-    email: str = pa.Field(str_matches=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+    email: str = pa.Field(str_matches=patterns.EMAIL)
     offer_id: str = pa.Field(nullable=True, str_matches=r"^\S+$")
-
-    @pa.dataframe_check
-    def refund_amount_is_not_positive(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """A refund gives money back: its amount is zero or negative."""
-        return data.lazyframe.select(
-            (pl.col("transaction_type") != "refund") | (pl.col("amount") <= 0)
-        )
-
-    @pa.dataframe_check
-    def sale_amount_is_not_negative(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Purchases and subscription charges take money in: zero or positive."""
-        return data.lazyframe.select(
-            (pl.col("transaction_type") == "refund") | (pl.col("amount") >= 0)
-        )
-
-    class Config:
-        strict = False
-        coerce = False
 
 
 TRANSACTIONS = ExportSpec(

@@ -19,6 +19,7 @@ from starhouse_pipeline.domain.export_spec import ExportSpec
 from starhouse_pipeline.domain.fields import MONEY, UTC_TIMESTAMP, Rule, structure_rules, text
 from starhouse_pipeline.domain.mapping import CRM_STATUSES
 from starhouse_pipeline.domain.masking import quoted_if_shaped
+from starhouse_pipeline.domain.signed_amounts import SignedAmounts
 
 SOURCE_SYSTEM = "paypal"
 
@@ -433,7 +434,7 @@ def _amount_reason(raw: str) -> pl.Expr:
     )
 
 
-class PaypalTransaction(pa.DataFrameModel):
+class PaypalTransaction(SignedAmounts):
     """One PayPal sale or refund after typing: what the warehouse may store."""
 
     external_transaction_id: str = pa.Field(str_matches=_TRANSACTION_ID)
@@ -449,30 +450,12 @@ class PaypalTransaction(pa.DataFrameModel):
     is_donation: bool = pa.Field()
 
     @pa.dataframe_check
-    def refund_amount_is_not_positive(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """A refund gives money back: its Gross is zero or negative."""
-        return data.lazyframe.select(
-            (pl.col("transaction_type") != "refund") | (pl.col("amount") <= 0)
-        )
-
-    @pa.dataframe_check
-    def sale_amount_is_not_negative(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Payments take money in: their Gross is zero or positive."""
-        return data.lazyframe.select(
-            (pl.col("transaction_type") == "refund") | (pl.col("amount") >= 0)
-        )
-
-    @pa.dataframe_check
     def net_is_gross_plus_fee(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """PayPal's Net is Gross plus its (negative) Fee, where both are given."""
         fee, net = pl.col("fee"), pl.col("net")
         return data.lazyframe.select(
             fee.is_null() | net.is_null() | (pl.col("amount") + fee == net).fill_null(False)
         )
-
-    class Config:
-        strict = False
-        coerce = False
 
 
 PAYPAL_ACTIVITY = ExportSpec(
