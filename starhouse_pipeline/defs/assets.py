@@ -13,6 +13,7 @@ from starhouse_pipeline.defs.io import FRAME_COLUMNS
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import products as product_rules
+from starhouse_pipeline.domain.changes import classify_changes
 from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.formatting import markdown_table
 from starhouse_pipeline.domain.kajabi_transactions import TRANSACTIONS
@@ -21,7 +22,6 @@ from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.transactions import (
     LOAD_COLUMNS,
     LoadOutcome,
-    classify_changes,
     export_facts,
     record_batches,
     transaction_records,

@@ -1,4 +1,5 @@
-"""Turning validated rows into CRM transactions and deciding what is new, changed or unchanged."""
+"""Turning validated rows into CRM transactions (what is new, changed or unchanged is
+`domain/changes.py`'s, shared with the Subscriptions import)."""
 
 from __future__ import annotations
 
@@ -56,19 +57,6 @@ FROM_VALID_ROW = {
 LOAD_COLUMNS = (*FROM_VALID_ROW.values(), "offer_id", "email")
 
 
-@dataclass(frozen=True)
-class TransactionChanges:
-    """Incoming records split by what the warehouse already holds.
-
-    `new` and `changed` still carry the original text columns instead of `raw_source`;
-    `record_batches` turns them into the table's rows a batch at a time.
-    """
-
-    new: pl.DataFrame
-    changed: pl.DataFrame
-    unchanged: int
-
-
 def transaction_records(
     validated: ValidatedExport, product_ids: pl.DataFrame, contact_ids: pl.DataFrame
 ) -> pl.DataFrame:
@@ -118,29 +106,6 @@ def record_batches(records: pl.DataFrame, validated: ValidatedExport) -> Iterato
             .rename({RAW_JSON: "raw_source"})
             .select(TRANSACTION_RECORD_COLUMNS)
         )
-
-
-def classify_changes(records: pl.DataFrame, not_held_as_is: pl.DataFrame) -> TransactionChanges:
-    """Split records by the ids the warehouse does not hold exactly as they are.
-
-    `not_held_as_is` has (external_transaction_id, held): an id the warehouse lacks is new,
-    one it holds with another row hash changed; every other record is unchanged. Records
-    are filtered only when a split is needed, so a first import copies no million-row frame.
-    """
-    ids = pl.col("external_transaction_id")
-    held = not_held_as_is.get_column("held")
-    new_ids = not_held_as_is.get_column("external_transaction_id").filter(~held)
-    changed_ids = not_held_as_is.get_column("external_transaction_id").filter(held)
-    return TransactionChanges(
-        new=_rows_where(records, ids.is_in(new_ids.implode())),
-        changed=_rows_where(records, ids.is_in(changed_ids.implode())),
-        unchanged=records.height - not_held_as_is.height,
-    )
-
-
-def _rows_where(records: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
-    mask = records.select(condition.fill_null(False)).to_series()
-    return records if mask.all() else records.filter(mask)
 
 
 @dataclass(frozen=True)

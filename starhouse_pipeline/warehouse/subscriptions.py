@@ -12,12 +12,14 @@ import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.analytics.frames import MONEY
+from starhouse_pipeline.domain.changes import classify_changes, not_held_as_they_are
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.subscriptions import (
     CRM_SUBSCRIPTION_COLUMNS,
     RAW_JSON,
     SUBSCRIPTION_RECORD_COLUMNS,
 )
+from starhouse_pipeline.domain.validation import ROW_HASH
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.analytics_tables import subscriptions
 from starhouse_pipeline.warehouse.dialect import upsert_insert
@@ -65,16 +67,11 @@ def upsert_subscriptions(
     connection: sa.Connection, records: pl.DataFrame, run_id: str, *, dry_run: bool
 ) -> dict[str, int]:
     """Insert new subscriptions and update the ones Kajabi changed; count each kind."""
-    held = _held_subscription_hashes(connection, records.get_column("external_subscription_id"))
-    known = records.join(held, on="external_subscription_id", how="left")
-    is_new = pl.col("_held_hash").is_null()
-    changed = ~is_new & (pl.col("_held_hash") != pl.col("source_row_hash"))
-    counts = {
-        "inserted": known.filter(is_new).height,
-        "updated": known.filter(changed).height,
-        "unchanged": known.filter(~is_new & ~changed).height,
-    }
-    to_write = known.filter(is_new | changed).drop("_held_hash")
+    key = "external_subscription_id"
+    held = _held_subscription_hashes(connection, records.get_column(key))
+    changes = classify_changes(records, not_held_as_they_are(records, held, key), key)
+    counts = changes.counts
+    to_write = pl.concat([changes.new, changes.changed])
     if dry_run or to_write.is_empty():
         return counts
     values = [
@@ -115,7 +112,7 @@ def _held_subscription_hashes(connection: sa.Connection, ids: pl.Series) -> pl.D
         .where(subscriptions.c.source_system == SOURCE_SYSTEM)
     ).all()
     return pl.DataFrame(
-        rows, schema={"external_subscription_id": pl.String, "_held_hash": pl.String}, orient="row"
+        rows, schema={"external_subscription_id": pl.String, ROW_HASH: pl.String}, orient="row"
     )
 
 

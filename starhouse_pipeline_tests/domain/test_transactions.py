@@ -1,6 +1,7 @@
 import polars as pl
 
-from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS, classify_changes
+from starhouse_pipeline.domain.changes import classify_changes
+from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS
 
 
 def _records(*pairs: tuple[str, str]) -> pl.DataFrame:
