@@ -39,7 +39,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
             analytics.analytics_job,
             subscriptions.subscriptions_import_job,
             people.people_import_job,
-            paypal.paypal_validation_job,
+            paypal.paypal_import_job,
         ],
         schedules=[daily_import_schedule],
         sensors=[inbox_sensor],

@@ -27,6 +27,7 @@ from starhouse_pipeline.domain.transactions import (
     transaction_records,
 )
 from starhouse_pipeline.domain.validation import ValidatedExport
+from starhouse_pipeline.settings import ENRICHMENT_SOURCE, SOURCE_SYSTEM
 from starhouse_pipeline.warehouse import bookkeeping, contacts, products, transactions
 
 IMPORT_GROUP = "kajabi_import"
@@ -136,7 +137,23 @@ def contact_enrichments(
     logged in `contact_enrichment_log`. Customers without a contact become new contacts.
     Existing values are never overwritten: the UPDATE itself refuses non-empty fields.
     """
-    customers = contact_rules.customers_in_export(validated_transactions.valid)
+    return enrich_contacts(
+        context, validated_transactions, warehouse, import_options, source=ENRICHMENT_SOURCE
+    )
+
+
+def enrich_contacts(
+    context: dg.AssetExecutionContext,
+    validated: ValidatedExport,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+    *,
+    source: str,
+    source_system: str = SOURCE_SYSTEM,
+) -> dg.Output[contact_rules.ContactOutcome]:
+    """Match an export's customers to contacts, create the missing ones and fill only empty
+    fields, with `source` as the provenance (the transactions imports of every source)."""
+    customers = contact_rules.customers_in_export(validated.valid)
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         emails = contacts.stage_emails(connection, customers.get_column("email"))
@@ -145,7 +162,9 @@ def contact_enrichments(
         counts = (
             contact_rules.planned_counts(plan)
             if dry_run
-            else contacts.apply_contact_plan(connection, plan, context.run_id)
+            else contacts.apply_contact_plan(
+                connection, plan, context.run_id, source, source_system
+            )
         )
         contact_ids = contacts.contact_ids_for_emails(connection, emails)
     outcome = contact_rules.ContactOutcome(
@@ -177,8 +196,35 @@ def loaded_transactions(
     contact and product, with `raw_source` holding the original CSV row and `import_run_id`
     the run that wrote it. Re-importing the same export changes nothing.
     """
+    return load_transactions(
+        context,
+        validated_transactions,
+        resolved_products,
+        contact_enrichments.contact_ids,
+        warehouse,
+        import_options,
+    )
+
+
+def load_transactions(
+    context: dg.AssetExecutionContext,
+    validated: ValidatedExport,
+    product_ids: pl.DataFrame,
+    contact_ids: pl.DataFrame,
+    warehouse: WarehouseResource,
+    import_options: ImportOptions,
+    *,
+    source_system: str = SOURCE_SYSTEM,
+    product_key: str = "offer_id",
+) -> dg.Output[LoadOutcome]:
+    """Insert an export's new transactions and update the changed ones, keyed on
+    (`source_system`, external id); what is unchanged is only counted."""
     records = transaction_records(
-        validated_transactions, resolved_products, contact_enrichments.contact_ids
+        validated,
+        product_ids,
+        contact_ids,
+        source_system=source_system,
+        product_key=product_key,
     )
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
@@ -187,10 +233,12 @@ def loaded_transactions(
         changes = classify_changes(records, not_held_as_is)
         inserted, updated = changes.new.height, changes.changed.height
         if not dry_run:
-            new = record_batches(changes.new, validated_transactions)
-            inserted = transactions.insert_new(connection, new, context.run_id)
-            changed = record_batches(changes.changed, validated_transactions)
-            updated = transactions.update_changed(connection, changed, context.run_id)
+            inserted = transactions.insert_new(
+                connection, record_batches(changes.new, validated), context.run_id
+            )
+            updated = transactions.update_changed(
+                connection, record_batches(changes.changed, validated), context.run_id
+            )
             bookkeeping.finish_import_run(
                 connection,
                 context.run_id,
@@ -204,6 +252,6 @@ def loaded_transactions(
         updated=updated,
         unchanged=changes.unchanged,
         totals_before=totals_before,
-        export=export_facts(validated_transactions),
+        export=export_facts(validated, source_system),
     )
     return dg.Output(outcome, metadata={**outcome.counts, "dry_run": dry_run})

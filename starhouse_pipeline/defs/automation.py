@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from starhouse_pipeline.defs.paypal import paypal_validation_job
+from starhouse_pipeline.defs.paypal import paypal_import_job
 from starhouse_pipeline.defs.people import people_import_job
 from starhouse_pipeline.defs.run_config import job_run_config
 from starhouse_pipeline.defs.subscriptions import subscriptions_import_job
@@ -37,7 +37,7 @@ JOB_FOR_EXPORT = {
     TRANSACTIONS.name: import_job,
     SUBSCRIPTIONS.name: subscriptions_import_job,
     PEOPLE.name: people_import_job,
-    PAYPAL_ACTIVITY.name: paypal_validation_job,
+    PAYPAL_ACTIVITY.name: paypal_import_job,
 }
 # What the inbox looks at: Kajabi's CSVs, tab-separated downloads saved as .tsv.
 _EXPORT_SUFFIXES = (".csv", ".tsv")

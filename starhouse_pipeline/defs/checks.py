@@ -41,54 +41,68 @@ def _dry_run_result(check_name: str | None = None) -> dg.AssetCheckResult:
 RECONCILE = "transactions_reconcile_with_export"
 LINKED = "transactions_have_contact_and_product"
 REVENUE = "revenue_counts_completed_only"
-_WAREHOUSE_CHECKS = [
-    dg.AssetCheckSpec(
-        RECONCILE,
-        asset="loaded_transactions",
-        blocking=True,
-        description="Per (type, status, currency): row count and exact amount read equal "
-        "those the warehouse holds for the export's ids.",
-    ),
-    dg.AssetCheckSpec(
-        LINKED,
-        asset="loaded_transactions",
-        blocking=True,
-        description="Every loaded transaction has a contact, and a product whenever it has "
-        "an Offer ID.",
-    ),
-    dg.AssetCheckSpec(
-        REVENUE,
-        asset="loaded_transactions",
-        description="Revenue (completed rows, refunds negative) agrees between polars over "
-        "the export and the database's sums; failed and pending money is reported apart "
-        "and never counted.",
-    ),
-]
 
 
-@dg.multi_asset_check(specs=_WAREHOUSE_CHECKS)
-def warehouse_agrees_with_export(
-    loaded_transactions: LoadOutcome, warehouse: WarehouseResource
-) -> Iterator[dg.AssetCheckResult]:
-    """The export's expectations against what the database now holds, read once.
+def _warehouse_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            RECONCILE,
+            asset=asset,
+            blocking=True,
+            description="Per (type, status, currency): row count and exact amount read equal "
+            "those the warehouse holds for the export's ids.",
+        ),
+        dg.AssetCheckSpec(
+            LINKED,
+            asset=asset,
+            blocking=True,
+            description="Every loaded transaction has a contact, and a product whenever it "
+            "has an Offer ID.",
+        ),
+        dg.AssetCheckSpec(
+            REVENUE,
+            asset=asset,
+            description="Revenue (completed rows, refunds negative) agrees between polars over "
+            "the export and the database's sums; failed and pending money is reported apart "
+            "and never counted.",
+        ),
+    ]
 
-    The export's ids are staged once and the database sums their rows per (type, status,
-    currency) in one pass, so the three checks cost one aggregate query, however large
-    the export.
-    """
-    if loaded_transactions.dry_run:
-        for spec in _WAREHOUSE_CHECKS:
-            yield _dry_run_result(spec.name)
-        return
-    export = loaded_transactions.export
-    with warehouse.transaction(dry_run=True) as connection:
-        staged = transactions.stage_export_keys(connection, export.keys)
-        held = transactions.totals_for_staged(connection, staged)
-        unlinked = held.select(pl.sum("without_contact", "without_product")).row(0)
-        examples = transactions.unlinked_examples(connection, staged) if any(unlinked) else []
-    yield _reconciliation_result(export, held.drop("without_contact", "without_product"))
-    yield _linked_result(*unlinked, examples)
-    yield _revenue_result(export, reconciliation.revenue_by_currency(held))
+
+def warehouse_agreement_checks(asset: str, name: str) -> dg.AssetChecksDefinition:
+    """The reconciliation, link and revenue checks of a transactions load (`asset`)."""
+    specs = _warehouse_check_specs(asset)
+
+    @dg.multi_asset_check(specs=specs, name=name, ins={"load": dg.AssetIn(asset)})
+    def warehouse_agrees_with_export(
+        load: LoadOutcome, warehouse: WarehouseResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        """The export's expectations against what the database now holds, read once.
+
+        The export's ids are staged once and the database sums their rows per (type, status,
+        currency) in one pass, so the three checks cost one aggregate query, however large
+        the export.
+        """
+        if load.dry_run:
+            for spec in specs:
+                yield _dry_run_result(spec.name)
+            return
+        export = load.export
+        with warehouse.transaction(dry_run=True) as connection:
+            staged = transactions.stage_export_keys(connection, export.keys, export.source_system)
+            held = transactions.totals_for_staged(connection, staged)
+            unlinked = held.select(pl.sum("without_contact", "without_product")).row(0)
+            examples = transactions.unlinked_examples(connection, staged) if any(unlinked) else []
+        yield _reconciliation_result(export, held.drop("without_contact", "without_product"))
+        yield _linked_result(*unlinked, examples)
+        yield _revenue_result(export, reconciliation.revenue_by_currency(held))
+
+    return warehouse_agrees_with_export
+
+
+warehouse_agrees_with_export = warehouse_agreement_checks(
+    "loaded_transactions", "warehouse_agrees_with_export"
+)
 
 
 def _reconciliation_result(export: ExportFacts, held: pl.DataFrame) -> dg.AssetCheckResult:
@@ -148,30 +162,37 @@ def _by_currency(revenue: pl.DataFrame) -> dict[str, str]:
 every_row_accounted_for = row_accounting_check(loaded_transactions)
 
 
-@dg.asset_check(asset=contact_enrichments, blocking=True)
-def enrichment_never_overwrote(
-    context: dg.AssetCheckExecutionContext,
-    contact_enrichments: ContactOutcome,
-    warehouse: WarehouseResource,
-) -> dg.AssetCheckResult:
-    """Every field this run filled was empty before, and every value it found is still there."""
-    if contact_enrichments.dry_run:
-        return _dry_run_result()
-    with warehouse.transaction(dry_run=True) as connection:
-        log = contacts.read_enrichment_log(connection, context.run.run_id)
-        touched = log.get_column("contact_id").unique().to_list()
-        current = contacts.read_contact_fields(connection, touched)
-    held = values_held(contact_enrichments.snapshot, ENRICHABLE_FIELDS)
-    filled_over_value = fills_over_values(log, held)
-    lost = values_changed(held, current)
-    return dg.AssetCheckResult(
-        passed=filled_over_value.is_empty() and lost.is_empty(),
-        metadata={
-            "fields_filled": log.height,
-            "filled_over_existing_value": filled_over_value.height,
-            "existing_values_changed": lost.height,
-        },
-    )
+def no_overwrite_check(contacts_asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    """The blocking check that a contacts step filled only empty fields and lost nothing."""
+
+    @dg.asset_check(asset=contacts_asset, name="enrichment_never_overwrote", blocking=True)
+    def enrichment_never_overwrote(
+        context: dg.AssetCheckExecutionContext,
+        outcome: ContactOutcome,
+        warehouse: WarehouseResource,
+    ) -> dg.AssetCheckResult:
+        """Every field this run filled was empty before, and every value it found is still
+        there."""
+        if outcome.dry_run:
+            return _dry_run_result()
+        with warehouse.transaction(dry_run=True) as connection:
+            log = contacts.read_enrichment_log(connection, context.run.run_id)
+            touched = log.get_column("contact_id").unique().to_list()
+            current = contacts.read_contact_fields(connection, touched)
+        held = values_held(outcome.snapshot, ENRICHABLE_FIELDS)
+        filled_over_value = fills_over_values(log, held)
+        lost = values_changed(held, current)
+        return dg.AssetCheckResult(
+            passed=filled_over_value.is_empty() and lost.is_empty(),
+            metadata={
+                "fields_filled": log.height,
+                "filled_over_existing_value": filled_over_value.height,
+                "existing_values_changed": lost.height,
+            },
+        )
+
+    return enrichment_never_overwrote
 
 
+enrichment_never_overwrote = no_overwrite_check(contact_enrichments)
 quarantine_share_within_threshold = TRANSACTIONS_EXPORT.quarantine_gate

@@ -15,7 +15,7 @@ EXPORT_ASSET = {
     "import_job": "raw_kajabi_csv",
     "subscriptions_import_job": "raw_kajabi_subscriptions",
     "people_import_job": "raw_kajabi_people",
-    "paypal_validation_job": "raw_paypal_activity",
+    "paypal_import_job": "raw_paypal_activity",
 }
 _IMPORT_OPTIONS = ("dry_run", "max_quarantine_share", "allow_sample_in_this_warehouse")
 

@@ -22,6 +22,8 @@ from starhouse_pipeline.domain.masking import quoted_if_shaped
 from starhouse_pipeline.domain.signed_amounts import SignedAmounts
 
 SOURCE_SYSTEM = "paypal"
+# The provenance of a contact's phone or address filled from a PayPal row.
+ENRICHMENT_SOURCE = "paypal_transaction"
 
 # Column order of Activity → Download ("All transactions", tab-delimited).
 PAYPAL_COLUMNS: tuple[str, ...] = (
@@ -314,6 +316,10 @@ def typed_columns() -> list[pl.Expr]:
         # Kajabi's Country holds the code; PayPal's Country Code does, its Country a name.
         pl.coalesce(text("Country Code"), text("Country")).alias("country"),
         pl.lit(None, dtype=pl.String).alias("offer_id"),
+        # What the transactions table keeps of any source: the order, the method, the processor.
+        text("Invoice Number").alias("order_no"),
+        pl.lit(SOURCE_SYSTEM).alias("payment_method"),
+        pl.lit(SOURCE_SYSTEM).alias("provider"),
         _balance_impact().alias("balance_impact"),
         (name == "Donation Payment").fill_null(False).alias("is_donation"),
     ]

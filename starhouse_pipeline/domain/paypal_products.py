@@ -17,6 +17,16 @@ BY_ALIAS = "alias"
 BY_NAME = "name"
 
 
+def item_titles(valid: pl.DataFrame) -> pl.DataFrame:
+    """Each item title of an export's sales and refunds with its transaction count."""
+    return (
+        valid.filter(pl.col("offer_title").is_not_null())
+        .group_by("offer_title")
+        .agg(pl.len().cast(pl.Int64).alias("transactions"))
+        .sort("offer_title")
+    )
+
+
 def resolve_item_titles(
     titles: pl.DataFrame, products: pl.DataFrame, aliases: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -58,18 +58,25 @@ LOAD_COLUMNS = (*FROM_VALID_ROW.values(), "offer_id", "email")
 
 
 def transaction_records(
-    validated: ValidatedExport, product_ids: pl.DataFrame, contact_ids: pl.DataFrame
+    validated: ValidatedExport,
+    product_ids: pl.DataFrame,
+    contact_ids: pl.DataFrame,
+    *,
+    source_system: str = SOURCE_SYSTEM,
+    product_key: str = "offer_id",
 ) -> pl.DataFrame:
     """The transactions table's columns for every valid row, linked to contact and product.
 
-    `source_row_hash` fingerprints the original CSV row, so a re-import can tell an unchanged
-    transaction from one Kajabi changed without comparing JSON documents. `raw_source` is
-    not built here (see `record_batches`); `_line` ties each record to its row in the file.
+    `product_ids` maps each row's `product_key` (Kajabi's Offer ID, PayPal's item title) to
+    its product. `source_row_hash` fingerprints the original row, so a re-import can tell an
+    unchanged transaction from one the source changed without comparing JSON documents.
+    `raw_source` is not built here (see `record_batches`); `_line` ties each record to its
+    row in the file.
     """
     return (
         validated.valid.join(
-            product_ids.select("offer_id", "product_id"),
-            on="offer_id",
+            product_ids.select(product_key, "product_id"),
+            on=product_key,
             how="left",
             maintain_order="left",
         )
@@ -80,7 +87,7 @@ def transaction_records(
             maintain_order="left",
         )
         .select(
-            pl.lit(SOURCE_SYSTEM).alias("source_system"),
+            pl.lit(source_system).alias("source_system"),
             *(pl.col(source).alias(column) for column, source in FROM_VALID_ROW.items()),
             pl.col("contact_id").cast(CRM_KEY),
             pl.col("product_id").cast(CRM_KEY),
@@ -112,21 +119,25 @@ def record_batches(records: pl.DataFrame, validated: ValidatedExport) -> Iterato
 class ExportFacts:
     """What the checks compare the warehouse against, small enough to pass around cheaply."""
 
+    source_system: str
     rows_read: int
     quarantined: int
     collapsed: int
+    skipped: int
     keys: pl.DataFrame  # external_transaction_id, offer_id (of every valid row)
     totals: pl.DataFrame  # reconciliation.totals_by_kind of the valid rows
     revenue: pl.DataFrame  # reconciliation.revenue_by_currency of the valid rows
     not_revenue: pl.DataFrame  # reconciliation.not_revenue_by_status of the valid rows
 
 
-def export_facts(validated: ValidatedExport) -> ExportFacts:
+def export_facts(validated: ValidatedExport, source_system: str = SOURCE_SYSTEM) -> ExportFacts:
     valid = validated.valid
     return ExportFacts(
+        source_system=source_system,
         rows_read=validated.rows_read,
         quarantined=validated.quarantined.height,
         collapsed=len(validated.collapsed_lines),
+        skipped=validated.skipped_rows,
         keys=valid.select("external_transaction_id", "offer_id"),
         totals=reconciliation.totals_by_kind(valid),
         revenue=reconciliation.revenue_by_currency(valid),
@@ -151,10 +162,13 @@ class LoadOutcome:
 
     @property
     def accounting(self) -> RowAccounting:
-        """Rows read = loaded new + updated + unchanged + quarantined + collapsed duplicates."""
+        """Rows read = loaded new + updated + unchanged + quarantined + collapsed duplicates
+        (+ skipped: rows of a source that are not sales, such as PayPal's card purchases)."""
         places = {
             **self.counts,
             "quarantined": self.export.quarantined,
             "duplicates_collapsed": self.export.collapsed,
         }
+        if self.export.skipped:
+            places["not_sales_skipped"] = self.export.skipped
         return RowAccounting(self.export.rows_read, places)

@@ -12,6 +12,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.analytics.frames import TRANSACTIONS_SCHEMA
+from starhouse_pipeline.warehouse.paypal import paypal_side_of_pairs
 from starhouse_pipeline.warehouse.tables import (
     products,
     transactions,
@@ -21,8 +22,14 @@ from starhouse_pipeline.warehouse.types import money_sum
 _INSERT_BATCH_ROWS = 5_000
 
 
+def counted_once() -> sa.ColumnElement[bool]:
+    """Not the PayPal side of a payment found in both sources."""
+    return transactions.c.id.not_in(paypal_side_of_pairs())
+
+
 def read_transactions(connection: sa.Connection) -> pl.DataFrame:
-    """Every transaction of every source system, with its product's name."""
+    """Every transaction of every source system, with its product's name; a PayPal row
+    recorded as the same payment as a Kajabi row is left out (the payment counts once)."""
     query = sa.select(
         transactions.c.id.label("transaction_id"),
         transactions.c.source_system,
@@ -35,7 +42,7 @@ def read_transactions(connection: sa.Connection) -> pl.DataFrame:
         transactions.c.product_id,
         products.c.name.label("product_name"),
     ).outerjoin(products, products.c.id == transactions.c.product_id)
-    rows = connection.execute(query).all()
+    rows = connection.execute(query.where(counted_once())).all()
     return pl.DataFrame(rows, schema=TRANSACTIONS_SCHEMA, orient="row")
 
 
@@ -68,7 +75,7 @@ def completed_revenue_by_currency(connection: sa.Connection) -> dict[str, Decima
     rows = connection.execute(
         sa.select(transactions.c.currency, total)
         # As text: an existing CRM may declare status as an enum, which has no `=` with varchar.
-        .where(sa.cast(transactions.c.status, sa.Text()) == "completed")
+        .where(sa.cast(transactions.c.status, sa.Text()) == "completed", counted_once())
         .group_by(transactions.c.currency)
     ).all()
     return dict(rows)

@@ -65,12 +65,17 @@ def read_contact_snapshot(
 
 
 def create_contacts(
-    connection: sa.Connection, to_create: pl.DataFrame, run_id: str, source: str
+    connection: sa.Connection,
+    to_create: pl.DataFrame,
+    run_id: str,
+    source: str,
+    source_system: str = SOURCE_SYSTEM,
 ) -> int:
     """Insert new contacts with their provenance; an email that appeared meanwhile is kept.
 
-    `source` names where the values came from (`kajabi_transaction`, `kajabi_people`): it is
-    the phone's and the address's source when the contact starts with one.
+    `source` names where the values came from (`kajabi_transaction`, `kajabi_people`,
+    `paypal_transaction`): it is the phone's and the address's source when the contact starts
+    with one; `source_system` is the system the contact came from (`kajabi`, `paypal`).
     """
     if to_create.is_empty():
         return 0
@@ -79,7 +84,7 @@ def create_contacts(
         pl.when(pl.col("address_line_1").is_not_null())
         .then(pl.lit(source))
         .alias("billing_address_source"),
-        pl.lit(SOURCE_SYSTEM).alias("source_system"),
+        pl.lit(source_system).alias("source_system"),
         pl.lit(run_id).alias("created_by_run_id"),
     )
     staged = stage_frame(
@@ -141,12 +146,18 @@ def log_fills(connection: sa.Connection, filled: pl.DataFrame, source: str, run_
         connection.execute(contact_enrichment_log.insert(), log.to_dicts())
 
 
-def apply_contact_plan(connection: sa.Connection, plan: ContactPlan, run_id: str) -> dict[str, int]:
+def apply_contact_plan(
+    connection: sa.Connection,
+    plan: ContactPlan,
+    run_id: str,
+    source: str = ENRICHMENT_SOURCE,
+    source_system: str = SOURCE_SYSTEM,
+) -> dict[str, int]:
     """Create, fill and log in one go; returns counts of what was written."""
-    created = create_contacts(connection, plan.to_create, run_id, ENRICHMENT_SOURCE)
+    created = create_contacts(connection, plan.to_create, run_id, source, source_system)
     planned = enrichment_log_rows(plan.phone_fills, plan.address_fills)
-    filled = fill_empty(connection, planned, ENRICHMENT_SOURCE)
-    log_fills(connection, filled, ENRICHMENT_SOURCE, run_id)
+    filled = fill_empty(connection, planned, source)
+    log_fills(connection, filled, source, run_id)
     field = pl.col("field")
     return {
         "contacts_created": created,

@@ -37,14 +37,16 @@ _UPDATABLE = [
 ]
 
 
-def refused_by_crm(connection: sa.Connection, valid: pl.DataFrame) -> pl.DataFrame:
+def refused_by_crm(
+    connection: sa.Connection, valid: pl.DataFrame, source_system: str = SOURCE_SYSTEM
+) -> pl.DataFrame:
     """The valid rows (line, rule, reason) the CRM's own constraints would refuse.
 
     The CHECKs and enum types of `transactions` judge each row as it would be written, and
     those of `contacts` its customer's email (a contact the import may have to create).
     Raises `crm.CrmRefusesEveryRow` when a constraint refuses what every row carries.
     """
-    constants = {"source_system": SOURCE_SYSTEM}
+    constants = {"source_system": source_system}
     as_transactions = valid.select(
         LINE_COLUMN, *(pl.col(source).alias(column) for column, source in FROM_VALID_ROW.items())
     )
@@ -125,10 +127,12 @@ def update_changed(connection: sa.Connection, changed: Iterable[pl.DataFrame], r
     return count_affected(connection, update)
 
 
-def stage_export_keys(connection: sa.Connection, valid: pl.DataFrame) -> sa.Table:
+def stage_export_keys(
+    connection: sa.Connection, valid: pl.DataFrame, source_system: str = SOURCE_SYSTEM
+) -> sa.Table:
     """Stage one export's ids (and whether each has an offer) to read back what is held."""
     keys = valid.select(
-        pl.lit(SOURCE_SYSTEM).alias("source_system"),
+        pl.lit(source_system).alias("source_system"),
         "external_transaction_id",
         pl.col("offer_id").is_not_null().alias("has_offer"),
     )

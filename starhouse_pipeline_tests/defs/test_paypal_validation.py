@@ -49,7 +49,7 @@ def test_the_bundled_sample_is_read_skipped_and_accounted_for(database_url: str)
     result = run_import(
         database_url,
         SAMPLE_PAYPAL_EXPORT,
-        job_name="paypal_validation_job",
+        job_name="paypal_import_job",
         allow_sample_in_this_warehouse=True,
     )
     assert result.success
@@ -79,9 +79,7 @@ def test_unknown_types_and_time_zones_are_quarantined_and_non_sales_skipped(
         },  # line 5: card spending, skipped even without a payer
     ]
     path = _write(tmp_path / "Download.tsv", rows)
-    result = run_import(
-        database_url, path, job_name="paypal_validation_job", max_quarantine_share=1.0
-    )
+    result = run_import(database_url, path, job_name="paypal_import_job", max_quarantine_share=1.0)
     assert result.success
     metadata = materialization_metadata(result, "validated_paypal_activity")
     assert (metadata["valid"], metadata["quarantined"], metadata["skipped"]) == (1, 2, 1)

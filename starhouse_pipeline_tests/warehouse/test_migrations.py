@@ -103,7 +103,7 @@ def test_a_cents_warehouse_becomes_dollars_and_imports_after(engine_at_0002, tmp
 
     upgrade_database(engine)
 
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     assert "analytics_mrr_monthly" in money_columns
     assert "kajabi_subscriptions" in money_columns
     with engine.connect() as connection:
@@ -180,7 +180,7 @@ def test_a_crm_file_adopted_by_the_same_upgrade_keeps_its_dollars(tmp_path: Path
 
     upgrade_database(engine)
 
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     with engine.connect() as connection:
         amounts = connection.exec_driver_sql("SELECT amount FROM transactions ORDER BY id")
         assert amounts.scalars().all() == [35, 1143.09]
@@ -228,5 +228,5 @@ def test_postgresql_money_is_left_as_it_is(postgres_database: str):
     with engine.connect() as connection:
         amounts = connection.exec_driver_sql("SELECT amount FROM transactions ORDER BY id")
         assert amounts.scalars().all() == [Decimal("1143.09"), Decimal("3500.00")]
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     engine.dispose()

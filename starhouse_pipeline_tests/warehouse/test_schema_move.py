@@ -45,7 +45,7 @@ def test_an_older_installation_moves_its_tables_with_their_rows(postgres_url: st
 
     upgrade_database(engine)
 
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     inspector = sa.inspect(engine)
     assert set(inspector.get_table_names(schema="public")) == {
         "contacts",
