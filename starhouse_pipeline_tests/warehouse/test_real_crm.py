@@ -15,7 +15,7 @@ from starhouse_pipeline import cli
 from starhouse_pipeline.definitions import build_definitions
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.contacts import ENRICHABLE_FIELDS, ENRICHMENT_PROVENANCE
-from starhouse_pipeline.settings import SAMPLE_EXPORT, SAMPLES_DIR
+from starhouse_pipeline.settings import SAMPLE_EXPORT, SAMPLE_PAYPAL_EXPORT, SAMPLES_DIR
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import current_revision, plan_upgrade, upgrade_database
 from starhouse_pipeline_tests.support import (
@@ -407,3 +407,37 @@ def test_plan_has_nothing_to_do_once_upgraded(real_crm_url: str):
     assert (plan.refusals, plan.statements) == ([], [])
     assert plan.from_revision == plan.to_revision == current_revision(engine)
     engine.dispose()
+
+
+def test_paypal_imports_into_the_operators_crm_and_counts_shared_payments_once(
+    real_crm_url: str,
+):
+    url = _upgraded(real_crm_url)
+    assert run_import(url, SAMPLE_EXPORT, allow_sample_in_this_warehouse=True).success
+    before = crm_snapshot(url)
+    # The operator's own script once imported some PayPal rows by hand: they stay as they are.
+    by_hand = _execute(url, "SELECT count(*) FROM transactions WHERE source_system = 'paypal'")
+
+    paypal = run_import(
+        url, SAMPLE_PAYPAL_EXPORT, job_name="paypal_import_job", allow_sample_in_this_warehouse=True
+    )
+    again = run_import(
+        url, SAMPLE_PAYPAL_EXPORT, job_name="paypal_import_job", allow_sample_in_this_warehouse=True
+    )
+
+    assert all(check_results(paypal).values()), check_results(paypal)
+    assert _only_allowed_fills(changes(before, crm_snapshot(url)).changed_existing) == []
+    loaded = _execute(
+        url,
+        "SELECT count(*), count(*) FILTER (WHERE transaction_type::text = 'refund'), "
+        "count(*) FILTER (WHERE raw_source->>'Transaction ID' = external_transaction_id) "
+        "FROM transactions WHERE source_system = 'paypal'",
+    )[0]
+    assert loaded[0] - by_hand[0][0] == 280
+    assert loaded[2] == loaded[0]  # each keeps its original row
+    assert loaded[1] > 0
+    pairs = _execute(url, "SELECT count(*) FROM starhouse.same_payments WHERE NOT ambiguous")
+    assert pairs[0][0] == 35
+    reimport = materialization_metadata(again, "loaded_paypal_transactions")
+    assert (reimport["loaded new"], reimport["unchanged"]) == (0, 280)
+    assert _run_job(url, "analytics_job").success
