@@ -7,19 +7,16 @@ list it here, then give it a planner and assets (see docs/architecture.md).
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 from starhouse_pipeline.domain.export_spec import ExportSpec, recognize
 from starhouse_pipeline.domain.kajabi_transactions import TRANSACTIONS
 from starhouse_pipeline.domain.paypal import PAYPAL_ACTIVITY
 from starhouse_pipeline.domain.people import PEOPLE
-from starhouse_pipeline.domain.reading import RawExport, read_export
+from starhouse_pipeline.domain.reading import RawExport, first_line, read_export
 from starhouse_pipeline.domain.subscriptions import SUBSCRIPTIONS
 
 KNOWN_EXPORTS: tuple[ExportSpec, ...] = (TRANSACTIONS, SUBSCRIPTIONS, PEOPLE, PAYPAL_ACTIVITY)
-# Enough of a file's start to hold its header line, however wide.
-_HEADER_BYTES = 64 * 1024
 
 
 def read(path: str | Path, spec: ExportSpec) -> RawExport:
@@ -34,13 +31,14 @@ def read_transactions_export(path: str | Path) -> RawExport:
 def recognize_file(path: Path) -> ExportSpec | None:
     """Which known export a file is, by its header line (None for anything else)."""
     try:
-        with path.open("rb") as stream:
-            start = stream.read(_HEADER_BYTES).decode("utf-8-sig", errors="replace")
+        line = first_line(path)
     except OSError:
         return None
-    first_line = start.splitlines()[0] if start else ""
     for spec in KNOWN_EXPORTS:
-        header = next(csv.reader(io.StringIO(first_line), delimiter=spec.delimiter), [])
+        try:
+            header = next(csv.reader([line], delimiter=spec.delimiter), [])
+        except csv.Error:
+            continue
         if recognize(header, [spec]) is not None:
             return spec
     return None

@@ -32,6 +32,7 @@ from starhouse_pipeline.domain.export_spec import (
     HeaderMapping,
     is_unnamed_column,
     map_header,
+    recognize,
 )
 from starhouse_pipeline.domain.fields import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
 
@@ -39,6 +40,8 @@ from starhouse_pipeline.domain.fields import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
 EXTRA_FIELDS_COLUMN = "_extra_fields"
 
 _CHUNK_BYTES = 16 * 1024 * 1024
+# Enough of a file's start to hold its header line, however wide.
+_HEADER_BYTES = 64 * 1024
 # A carriage return not followed by a line feed (checked per chunk; one split across chunks
 # is taken for one, which only sends the file down the slower, exact path).
 _BARE_CR = re.compile(rb"\r(?!\n)")
@@ -199,6 +202,7 @@ def read_export(
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
     file, streamable = inspect_export_file(path, spec)
+    _refuse_another_sources_export(path, spec, others)
     if streamable:
         with path.open("rb") as stream:
             scan = _scan_records(path.name, _TrackedLines(stream), spec.delimiter)
@@ -491,6 +495,33 @@ def _refuse_other_delimiters(file_name: str, header: list[str], delimiter: str) 
                 f"{file_name}: the columns are separated by {said}, not "
                 f"{_DELIMITER_NAMES[delimiter]} (a spreadsheet set to another locale?); "
                 "save it with the export's own separator or export it again"
+            )
+
+
+def first_line(path: Path) -> str:
+    """A file's first line (its header), decoded leniently: enough to tell which export."""
+    with path.open("rb") as stream:
+        start = stream.read(_HEADER_BYTES).decode("utf-8-sig", errors="replace")
+    return start.splitlines()[0] if start else ""
+
+
+def _refuse_another_sources_export(
+    path: Path, spec: ExportSpec, others: tuple[ExportSpec, ...]
+) -> None:
+    """A file whose first line is another export's header under that export's separator (a
+    PayPal download given to the Kajabi import, or the reverse) is named for what it is."""
+    line = first_line(path)
+    for other in others:
+        if other.name == spec.name or other.delimiter == spec.delimiter:
+            continue
+        try:
+            header = next(csv.reader([line], delimiter=other.delimiter), [])
+        except csv.Error:  # not that export's header: the reader proper says what it is
+            continue
+        if recognize(header, [other]) is not None:
+            raise ExportContractError(
+                f"{path.name}: this is a {other.name} export, not a {spec.name} export; "
+                "import it with its own command or job"
             )
 
 

@@ -9,9 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.export_spec import ExportContractError
-from starhouse_pipeline.domain.exports import read_transactions_export
+from starhouse_pipeline.domain.exports import read, read_transactions_export
+from starhouse_pipeline.domain.paypal import PAYPAL_ACTIVITY
 from starhouse_pipeline.domain.reading import ExportFileError
 from starhouse_pipeline.domain.validation import validate_export
+from starhouse_pipeline.settings import SAMPLE_PAYPAL_EXPORT
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows, transactions
 from starhouse_pipeline_tests.bad_input.corpus import WHOLE_FILE_CASES, WholeFileCase, csv_text
 from starhouse_pipeline_tests.support import (
@@ -150,3 +152,14 @@ def test_line_ending_variants_read_the_same_rows(tmp_path: Path, variant: str, c
     assert validated.quarantined.is_empty()
     assert validated.valid.get_column("external_transaction_id").to_list() == ["1001", "1002"]
     assert validated.valid.get_column("customer_name").to_list() == ["Ann Lee", "two\nlines"]
+
+
+def test_an_export_given_to_the_other_source_import_says_which_export_it_is(tmp_path: Path):
+    paypal = tmp_path / "Download.tsv"
+    paypal.write_bytes(SAMPLE_PAYPAL_EXPORT.read_bytes())
+    with pytest.raises(ExportContractError, match="this is a PayPal activity export, not a Kajabi"):
+        read_transactions_export(paypal)
+    kajabi = tmp_path / "transactions.csv"
+    kajabi.write_text(csv_text([export_row()]), encoding="utf-8")
+    with pytest.raises(ExportContractError, match="this is a Kajabi transactions export, not a"):
+        read(kajabi, PAYPAL_ACTIVITY)
