@@ -161,7 +161,8 @@ def revenue_by_month(
 
     Completed rows only; refunds count negative in the month they were paid out; months are
     calendar months in the reporting time zone. Table `analytics_revenue_monthly`, one row
-    per (month, currency, source system, product).
+    per (month, currency, source system, product). Charts per currency: gross, refunds and
+    net by month (`chart`), and net by month stacked by source system (`chart_by_source`).
     """
     options = analytics_options.metric_options()
     revenue = revenue_metrics.revenue_by_month(
@@ -183,6 +184,7 @@ def revenue_by_month(
             "rows": revenue.height,
             **_latest_values(_main_currency(monthly), ("gross", "refunds", "net")),
             "chart": _charts(charts.revenue_charts(monthly)),
+            "chart_by_source": _charts(charts.revenue_by_source_charts(revenue)),
             "by_month": _by_month(monthly),
             "by_source_system": dg.MetadataValue.md(markdown_table(by_source)),
         }

@@ -49,10 +49,33 @@ def revenue() -> pl.DataFrame:
         {
             "month": [JAN, FEB, MAR, FEB],
             "currency": ["USD", "USD", "USD", "EUR"],
+            # One system per month: the dashboard draws this table by source too.
+            "source_system": ["kajabi"] * 4,
             "gross": [D("100.00"), D("200.00"), D("150.00"), D("40.00")],
             "refunds": [D("0.00"), D("-20.00"), D("0.00"), D("-5.00")],
             "adjustments": [D("0.00")] * 4,
             "net": [D("100.00"), D("180.00"), D("150.00"), D("35.00")],
+        }
+    )
+
+
+def decimals(*amounts: str) -> list[Decimal]:
+    return [D(amount) for amount in amounts]
+
+
+def revenue_by_source() -> pl.DataFrame:
+    """`analytics_revenue_monthly` rows: USD through Kajabi every month (two products in
+    January) and PayPal in January and March only; EUR through Kajabi in February."""
+    return pl.DataFrame(
+        {
+            "month": [JAN, JAN, FEB, MAR, JAN, MAR, FEB],
+            "currency": ["USD"] * 6 + ["EUR"],
+            "source_system": ["kajabi", "kajabi", "kajabi", "kajabi", "paypal", "paypal", "kajabi"],
+            "product_id": ["p-1", "p-2", "p-1", "p-1", "p-1", "p-2", "p-1"],
+            "gross": decimals("100.10", "23.45", "200.00", "150.00", "60.00", "30.33", "40.00"),
+            "refunds": decimals("0.00", "0.00", "-20.00", "0.00", "-60.00", "0.00", "-5.00"),
+            "adjustments": [D("0.00")] * 7,
+            "net": decimals("100.10", "23.45", "180.00", "150.00", "0.00", "30.33", "35.00"),
         }
     )
 
@@ -154,6 +177,15 @@ MONTHLY_CHARTS: list[tuple[str, Callable[[pl.DataFrame], list[Chart]], pl.DataFr
         },
     ),
     (
+        "revenue by source",
+        charts.revenue_by_source_charts,
+        revenue_by_source(),
+        {
+            "USD": (["2025-01", "2025-02", "2025-03"], "Jan 2025 to Mar 2025"),
+            "EUR": (["2025-02"], "Feb 2025"),
+        },
+    ),
+    (
         "mrr",
         charts.mrr_charts,
         mrr(),
@@ -210,6 +242,54 @@ def test_a_month_without_revenue_is_drawn_at_zero_not_skipped() -> None:
     assert months_of(usd) == ["2025-01", "2025-02", "2025-03"]
     feb = {row["series"]: row["amount"] for row in rows_of(usd) if row["month"][:7] == "2025-02"}
     assert feb == {"gross": 0.0, "refunds": 0.0, "net": 0.0}
+
+
+def net_by_source(chart: Chart) -> dict[tuple[str, str], float]:
+    return {(row["month"][:7], row["source"]): row["net"] for row in rows_of(chart)}
+
+
+def source_domain(chart: Chart) -> list[str]:
+    return chart.spec["encoding"]["color"]["scale"]["domain"]
+
+
+def test_net_revenue_by_source_draws_every_month_for_every_source() -> None:
+    usd, eur = charts.revenue_by_source_charts(revenue_by_source())
+    assert (usd.name, usd.title) == (
+        "revenue_by_source_USD",
+        "Net revenue by month and source, USD",
+    )
+    assert "Jan 2025 to Mar 2025 · Kajabi, PayPal" in usd.subtitle
+    # January's two Kajabi products summed; PayPal had no row in February: drawn at 0.
+    assert net_by_source(usd) == {
+        ("2025-01", "Kajabi"): 123.55,
+        ("2025-01", "PayPal"): 0.0,
+        ("2025-02", "Kajabi"): 180.0,
+        ("2025-02", "PayPal"): 0.0,
+        ("2025-03", "Kajabi"): 150.0,
+        ("2025-03", "PayPal"): 30.33,
+    }
+    assert source_domain(usd) == ["Kajabi", "PayPal"]
+    # Six bars (two of them zero-height) drawn from the same spec as SVG.
+    assert marks_of(charts.chart_svg(usd)) == 6
+    # Amounts in two currencies are never drawn on one axis.
+    assert net_by_source(eur) == {("2025-02", "Kajabi"): 35.0}
+
+
+def test_a_single_source_gets_one_color_and_still_every_month() -> None:
+    kajabi = revenue_by_source().filter(pl.col("source_system") == "kajabi")
+    usd, eur = charts.revenue_by_source_charts(kajabi)
+    assert source_domain(usd) == source_domain(eur) == ["Kajabi"]
+    assert months_of(usd) == ["2025-01", "2025-02", "2025-03"]
+    gap = charts.revenue_by_source_charts(kajabi.filter(pl.col("month") != FEB))[0]
+    assert net_by_source(gap)[("2025-02", "Kajabi")] == 0.0
+    assert marks_of(charts.chart_svg(usd)) == 3
+
+
+def test_another_source_system_is_drawn_after_the_known_ones_by_its_stored_name() -> None:
+    frame = revenue_by_source().with_columns(pl.col("source_system").replace({"kajabi": "stripe"}))
+    usd = charts.revenue_by_source_charts(frame)[0]
+    assert source_domain(usd) == ["PayPal", "stripe"]
+    assert net_by_source(usd)[("2025-01", "stripe")] == 123.55
 
 
 def test_mrr_chart_shows_the_level_and_signed_movements() -> None:
@@ -308,6 +388,7 @@ def test_customer_value_histogram_carries_amounts_only() -> None:
 def test_no_contact_reaches_a_chart() -> None:
     built = [
         *charts.revenue_charts(revenue()),
+        *charts.revenue_by_source_charts(revenue_by_source()),
         *charts.customer_value_charts(customer_values()),
         *charts.refund_charts(refunds()),
     ]
@@ -318,6 +399,7 @@ def test_no_contact_reaches_a_chart() -> None:
 def test_empty_tables_give_no_charts() -> None:
     for build, table in [
         (charts.revenue_charts, revenue()),
+        (charts.revenue_by_source_charts, revenue_by_source()),
         (charts.mrr_charts, mrr()),
         (charts.refund_charts, refunds()),
         (charts.cohort_charts, cohorts()),

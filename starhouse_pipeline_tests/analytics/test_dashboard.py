@@ -87,6 +87,8 @@ def test_the_page_carries_its_library_once_and_fetches_nothing() -> None:
         "mrr_movements_EUR",
         "revenue_by_month_USD",
         "revenue_by_month_EUR",
+        "revenue_by_source_USD",
+        "revenue_by_source_EUR",
         "failed_payment_recovery_USD",
         "failed_payment_recovery_EUR",
         "refunds_by_product_USD",
@@ -198,6 +200,8 @@ def test_analytics_job_writes_the_dashboard_after_the_sample_import(
         assert "data:image/svg+xml;base64," in chart, asset
     revenue = materialization_metadata(result, "revenue_by_month")
     assert revenue["chart"].count("data:image/svg+xml") == 2
+    assert revenue["chart_by_source"].count("data:image/svg+xml") == 2
+    assert "Net revenue by month and source, EUR" in titles
     assert revenue["by_month"].startswith("_last 24 of 60 months, every currency")
 
     again = run_import(

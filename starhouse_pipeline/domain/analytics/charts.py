@@ -25,6 +25,8 @@ import altair as alt
 import polars as pl
 import vl_convert
 
+from starhouse_pipeline.domain.analytics.revenue import revenue_totals
+
 # The Vega-Lite that Altair writes (e.g. v6.4.1) is the one vl-convert compiles and bundles.
 VEGA_LITE_VERSION = ".".join(alt.SCHEMA_VERSION.removeprefix("v").split(".")[:2])
 WIDTH = 600
@@ -51,6 +53,11 @@ _MRR_MOVEMENTS = {
 }
 _REVENUE_SERIES = {"gross": "#2f6db5", "refunds": "#c23b3b", "net": "#222222"}
 _OUTCOMES = {"recovered": "#3a9d5d", "lost": "#c23b3b", "open": "#9a9a9a"}
+# The source systems the CRM imports, as people write them, in the order they stack. A system
+# not listed (a later import) is drawn after them, named as stored, in the next spare color.
+_SOURCES = {"kajabi": ("Kajabi", "#2f6db5"), "paypal": ("PayPal", "#e0a030")}
+_SPARE_SOURCE_COLORS = ("#3a9d5d", "#8a63b8", "#c23b3b", "#9a9a9a", "#17becf", "#8c564b")
+_UNKNOWN_SOURCE = "(no source)"
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,53 @@ def revenue_charts(monthly: pl.DataFrame) -> list[Chart]:
         )
 
     return _per_currency(monthly, build)
+
+
+def revenue_by_source_charts(revenue: pl.DataFrame) -> list[Chart]:
+    """Net revenue per month stacked by source system (`analytics_revenue_monthly` shape,
+    rolled up here to month, currency and source system).
+
+    Every month from the first to the last is drawn for every source present, at 0 where a
+    source had no completed row, so a month's stack always has the same sources.
+    """
+    if revenue.is_empty():
+        return []
+    # A null system would never match in `_every_month`'s join: it is named instead.
+    totals = revenue_totals(
+        revenue.with_columns(pl.col("source_system").fill_null(_UNKNOWN_SOURCE)),
+        by=("month", "currency", "source_system"),
+    )
+
+    def build(currency: str, rows: pl.DataFrame) -> Chart:
+        every_month = _every_month(rows, ["net"], keys=["source_system"])
+        sources = _sources(every_month.get_column("source_system").unique().to_list())
+        names = {system: name for system, (name, _) in sources.items()}
+        long = _months(every_month).select(
+            "month", pl.col("source_system").replace_strict(names).alias("source"), "net"
+        )
+        colors = dict(sources.values())
+        bars = (
+            alt.Chart(long)
+            .mark_bar()
+            .encode(
+                x=_month_x(),
+                y=alt.Y("net:Q", title=currency, axis=alt.Axis(format=_AXIS_MONEY_FORMAT)),
+                color=alt.Color("source:N", scale=_colors(colors), title=None),
+                order=alt.Order("order:Q"),
+                tooltip=_month_tooltip("source:N", alt.Tooltip("net:Q", format=_MONEY_FORMAT)),
+            )
+            .transform_calculate(order=_order_expression("source", list(colors)))
+        )
+        return _chart(
+            f"revenue_by_source_{currency}",
+            f"Net revenue by month and source, {currency}",
+            f"{period(rows['month'])} · {', '.join(colors)} · completed transactions net of "
+            f"refunds, in {currency}",
+            currency,
+            bars,
+        )
+
+    return _per_currency(totals, build)
 
 
 def mrr_charts(summary: pl.DataFrame) -> list[Chart]:
@@ -553,14 +607,17 @@ def _months(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _every_month(rows: pl.DataFrame, amounts: list[str]) -> pl.DataFrame:
-    """Every month from the first to the last row's, the months without a row at 0."""
+def _every_month(rows: pl.DataFrame, amounts: list[str], keys: Sequence[str] = ()) -> pl.DataFrame:
+    """Every month from the first to the last row's, the months without a row at 0; with
+    `keys`, every month for each of their combinations present (keys must not be null)."""
     months = rows.get_column("month")
     grid = pl.DataFrame({"month": pl.date_range(months.min(), months.max(), "1mo", eager=True)})
+    if keys:
+        grid = grid.join(rows.select(keys).unique(), how="cross")
     return (
-        grid.join(rows.select("month", *amounts), on="month", how="left")
+        grid.join(rows.select("month", *keys, *amounts), on=["month", *keys], how="left")
         .with_columns(pl.col(amounts).fill_null(0))
-        .sort("month")
+        .sort("month", *keys)
     )
 
 
@@ -591,6 +648,15 @@ def _ranked_y(column: str, shown: pl.DataFrame, label_limit: int = 240) -> alt.Y
 
 def _colors(colors: dict[str, str]) -> alt.Scale:
     return alt.Scale(domain=list(colors), range=list(colors.values()))
+
+
+def _sources(systems: list[str]) -> dict[str, tuple[str, str]]:
+    """Each stored source system's name for people and its color, in stacking order: the
+    known ones in `_SOURCES` order, then the others by name."""
+    known = {system: _SOURCES[system] for system in _SOURCES if system in systems}
+    others = sorted(system for system in systems if system not in _SOURCES)
+    spare = [_SPARE_SOURCE_COLORS[i % len(_SPARE_SOURCE_COLORS)] for i in range(len(others))]
+    return known | {system: (system, color) for system, color in zip(others, spare, strict=True)}
 
 
 def _order_expression(field: str, names: list[str]) -> str:

@@ -66,8 +66,12 @@ def dashboard_sections(inputs: DashboardInputs) -> list[Section]:
             "revenue",
             "Revenue by month",
             "Money received: gross sales of completed purchases and subscriptions, refunds in "
-            "the month they were paid out, and net.",
-            _when(monthly, charts.revenue_charts),
+            "the month they were paid out, and net; then net by the system it came through "
+            "(Kajabi, PayPal).",
+            [
+                *_when(monthly, charts.revenue_charts),
+                *_when(revenue, charts.revenue_by_source_charts),
+            ],
         ),
         Section(
             "failed-payments",
