@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 SAMPLE := data/samples/kajabi_transactions_sample.csv
+PAYPAL_SAMPLE := data/samples/paypal_activity_sample.tsv
 DEV_PORT ?= 3000
 
 .PHONY: install run test check-defs lint dev bench sample clean
@@ -17,11 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up, create the embedded warehouse, load the sample CRM, import the sample export.
+## Set up, create the embedded warehouse, load the sample CRM, import the sample Kajabi and
+## PayPal exports (the payments in both are counted once).
 run: $(STAMP)
 	$(BIN)/starhouse db upgrade
 	$(BIN)/starhouse db load-sample
 	$(BIN)/starhouse import $(SAMPLE)
+	$(BIN)/starhouse import-paypal $(PAYPAL_SAMPLE)
 
 ## Lint, format check, Dagster's check of the definitions, then what the suite needs from the
 ## machine (Chromium, PostgreSQL: installed from Debian's packages when missing and possible),
