@@ -14,7 +14,7 @@ from starhouse_pipeline.warehouse.staging import stage_frame
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows
 
 # Rules under which a row has no usable ID: such a row can only be matched by its file.
-_NO_USABLE_ID_RULES = ("id_present", "id_numeric")
+_NO_USABLE_ID_RULES = ("id_present", "id_numeric", "id_shape")
 
 
 def record_import_run(
