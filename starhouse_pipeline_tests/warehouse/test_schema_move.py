@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from starhouse_pipeline.warehouse.analytics_tables import ANALYTICS_TABLES
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import VERSION_TABLE, current_revision, upgrade_database
+from starhouse_pipeline.warehouse.paypal_tables import PAYPAL_TABLES
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
     import_runs,
@@ -19,7 +20,10 @@ _OWN = [import_runs, quarantined_rows, contact_enrichment_log, *ANALYTICS_TABLES
 
 def _age_to_revision_0002(connection: sa.Connection) -> None:
     """Lay the tables out as revision 0002 left them: everything in `public`, the import
-    table named `subscriptions`, the version table beside them."""
+    table named `subscriptions`, the version table beside them (and no table of a later
+    revision)."""
+    for table in PAYPAL_TABLES:
+        connection.exec_driver_sql(f'DROP TABLE starhouse."{table.name}"')
     for table in _OWN:
         connection.exec_driver_sql(f'ALTER TABLE starhouse."{table.name}" SET SCHEMA public')
     connection.exec_driver_sql(f"ALTER TABLE starhouse.{VERSION_TABLE} SET SCHEMA public")
