@@ -195,29 +195,6 @@ def _show_export_import(asset: str, title: str, sections: dict[str, str]):
     return show
 
 
-def _show_paypal_import(console: Console, outcome: JobRunOutcome) -> None:
-    """The validation's counts and skipped kinds, then the load's and the same payments'."""
-    _show_export_import(
-        "validated_paypal_activity",
-        "PayPal activity import",
-        {"skipped_by_kind": "Skipped (not sales)", "quarantine_by_rule": "Quarantined rows"},
-    )(console, outcome)
-    load = outcome.materializations.get("loaded_paypal_transactions", {})
-    same = outcome.materializations.get("same_payments", {})
-    products = outcome.materializations.get("paypal_products", {})
-    rows = [
-        ("loaded (new)", load.get("loaded new")),
-        ("updated", load.get("updated")),
-        ("unchanged", load.get("unchanged")),
-        ("item titles without a product", products.get("unmapped_titles")),
-        ("payments also in the Kajabi export (counted once)", same.get("pairs")),
-        ("ambiguous candidates (not merged)", same.get("ambiguous_rows")),
-    ]
-    table = "\n".join(f"| {what} | {value} |" for what, value in rows if value is not None)
-    if table:
-        _print_markdown(console, f"## Loaded\n\n| what | count |\n|---|---:|\n{table}")
-
-
 def _show_analytics(console: Console, outcome: JobRunOutcome) -> None:
     from rich.box import SIMPLE_HEAD
     from rich.table import Table
@@ -294,7 +271,7 @@ JOB_COMMANDS = (
         export="a PayPal activity export (Activity → Download, all transactions, tab-delimited)",
         dry_run=True,
         quarantine_share=True,
-        show=_show_paypal_import,
+        show=_show_import,
     ),
     JobCommand(
         "analytics",

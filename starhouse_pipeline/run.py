@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from starhouse_pipeline.defs.run_config import job_run_config
+from starhouse_pipeline.defs.run_config import REPORT_ASSET, job_run_config
 from starhouse_pipeline.instance import prepare_dagster_home
 
 _DEFINITIONS_MODULE = "starhouse_pipeline.definitions"
@@ -59,7 +59,8 @@ class JobRunOutcome:
     @property
     def report(self) -> str | None:
         """The import report (Markdown), when the run produced one."""
-        return self.materializations.get("import_report", {}).get("report")
+        asset = REPORT_ASSET.get(self.job_name, "import_report")
+        return self.materializations.get(asset, {}).get("report")
 
 
 def run_job(

@@ -24,12 +24,14 @@ from starhouse_pipeline.defs.exports import (
     masked_preview,
     row_accounting_check,
 )
+from starhouse_pipeline.defs.report import ReportSource, import_report_asset
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import cross_source
 from starhouse_pipeline.domain.contacts import ContactOutcome
 from starhouse_pipeline.domain.formatting import markdown_table, money_by_currency
 from starhouse_pipeline.domain.paypal import ENRICHMENT_SOURCE, PAYPAL_ACTIVITY, SOURCE_SYSTEM
 from starhouse_pipeline.domain.paypal_products import item_titles, resolve_item_titles
+from starhouse_pipeline.domain.report import TITLE_LABELS
 from starhouse_pipeline.domain.transactions import LoadOutcome
 from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.warehouse import analytics as warehouse_analytics
@@ -87,7 +89,9 @@ def paypal_products(
     resolved, unmapped = resolve_item_titles(titles, known, aliases)
     by = resolved.get_column("matched_by")
     return dg.Output(
-        resolved.select("offer_title", "product_id"),
+        pl.concat([resolved, unmapped.select("offer_title")], how="diagonal_relaxed").select(
+            "offer_title", "product_id", "matched_by"
+        ),
         metadata={
             "titles": titles.height,
             "matched_by_alias": int((by == "alias").sum()),
@@ -232,6 +236,32 @@ def revenue_counts_each_payment_once(warehouse: WarehouseResource) -> dg.AssetCh
         passed=twice.is_empty(),
         metadata={"pairs": pairs.height, "pairs_counted_twice": twice.height},
     )
+
+
+def _same_payments_note(connection) -> list[str]:
+    pairs = warehouse_paypal.read_pairs(connection).height
+    return [
+        f"{pairs} of the warehouse's PayPal payments are also in the Kajabi export: each "
+        "counts once (table starhouse.same_payments; asset same_payments)"
+    ]
+
+
+paypal_import_report = import_report_asset(
+    "paypal_import_report",
+    PAYPAL_GROUP,
+    ReportSource(
+        title="PayPal import report",
+        source_name="PayPal",
+        product_key="offer_title",
+        validated="validated_paypal_activity",
+        products="paypal_products",
+        contacts="paypal_contacts",
+        load="loaded_paypal_transactions",
+        product_labels=TITLE_LABELS,
+        notes=_same_payments_note,
+    ),
+    deps=[same_payments],
+)
 
 
 # One process, like every import job: its steps are short and touch one database.

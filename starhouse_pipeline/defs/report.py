@@ -1,16 +1,22 @@
-"""The import report asset: Markdown in the UI and a file under data/reports/."""
+"""The import report of every transactions import: Markdown in the UI and a file under
+data/reports/."""
 
 import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import sqlalchemy as sa
 from pydantic import Field
 
-from starhouse_pipeline.defs.assets import IMPORT_GROUP, validated_columns
+from starhouse_pipeline.defs.assets import IMPORT_GROUP
 from starhouse_pipeline.defs.dashboard import dashboard_path
+from starhouse_pipeline.defs.io import FRAME_COLUMNS
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.contacts import ContactOutcome
+from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.report import (
     PRODUCT_LABELS,
     REPORT_COLUMNS,
@@ -55,54 +61,122 @@ class ReportConfig(dg.Config):
         return Path(self.reports_dir or os.environ.get(REPORTS_DIR_ENV) or REPORTS_DIR)
 
 
-@dg.asset(group_name=IMPORT_GROUP, kinds={"markdown"}, ins=validated_columns(*REPORT_COLUMNS))
-def import_report(
-    context: dg.AssetExecutionContext,
-    config: ReportConfig,
-    validated_transactions: ValidatedExport,
-    resolved_products: pl.DataFrame,
-    contact_enrichments: ContactOutcome,
-    loaded_transactions: LoadOutcome,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    """The import report: totals, date range, type and status breakdown, top products,
-    products and contacts created or enriched (counts only), quarantined rows with reasons,
-    and the warehouse's totals per source system before and after. No personal data."""
-    with warehouse.transaction(dry_run=True) as connection:
-        totals_after = transactions.totals_by_source_system(connection)
-    matched_by = resolved_products.get_column("matched_by")
-    validated = validated_transactions
-    inputs = ImportReportInputs(
-        file_name=validated.file.name,
-        file_sha256=validated.file.sha256,
-        run_id=context.run_id,
-        dry_run=loaded_transactions.dry_run,
-        valid=validated.valid,
-        rows_read=validated.rows_read,
-        quarantined=validated.quarantined,
-        collapsed=len(validated.collapsed_lines),
-        load_counts=loaded_transactions.counts,
-        product_counts={kind: int((matched_by == kind).sum()) for kind in PRODUCT_LABELS},
-        contact_counts=dict(contact_enrichments.counts),
-        totals_before=loaded_transactions.totals_before,
-        totals_after=totals_after,
-        notes=[ANALYTICS_NOTE, *dashboard_note(context.instance)],
+# The report reads a few columns of the valid rows, never all of them.
+_REPORT_COLUMNS = {FRAME_COLUMNS: {"valid": [LINE_COLUMN, *REPORT_COLUMNS]}}
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """The assets an import report reads, and how it names its products' matches."""
+
+    title: str
+    source_name: str
+    product_key: str
+    validated: str
+    products: str
+    contacts: str
+    load: str
+    product_labels: dict[str, tuple[str, str]]
+    # Extra lines for the top of the report, read from the warehouse after the load.
+    notes: Callable[[sa.Connection], list[str]] = lambda _connection: []
+
+
+def import_report_asset(
+    name: str, group: str, source: ReportSource, deps: Sequence = ()
+) -> dg.AssetsDefinition:
+    """The report of one transactions import (Kajabi's, PayPal's): the same sections for
+    every source."""
+
+    @dg.asset(
+        name=name,
+        group_name=group,
+        kinds={"markdown"},
+        deps=list(deps),
+        ins={
+            "validated": dg.AssetIn(
+                source.validated,
+                metadata={FRAME_COLUMNS: {"valid": [LINE_COLUMN, *REPORT_COLUMNS]}},
+            ),
+            "products": dg.AssetIn(source.products),
+            "contacts": dg.AssetIn(source.contacts),
+            "load": dg.AssetIn(source.load),
+        },
+        description=f"""The {source.title.lower()}: totals, date range, type and status
+        breakdown, top products, products and contacts matched, created or enriched (counts
+        only), rows skipped and quarantined with reasons, and the warehouse's totals per source
+        system before and after. No personal data.""",
     )
-    markdown = render_import_report(inputs)
-    path = _write_report(
-        config.resolved_dir(), context.run_id, loaded_transactions.dry_run, markdown
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "report": dg.MetadataValue.md(markdown),
-            "summary": dg.MetadataValue.text(summary_sentence(inputs)),
-            "path": dg.MetadataValue.path(str(path)),
-            "rows_read": validated.rows_read,
-            "loaded_new": loaded_transactions.inserted,
-            "updated": loaded_transactions.updated,
-            "quarantined": validated.quarantined.height,
-        }
-    )
+    def import_report(
+        context: dg.AssetExecutionContext,
+        config: ReportConfig,
+        validated: ValidatedExport,
+        products: pl.DataFrame,
+        contacts: ContactOutcome,
+        load: LoadOutcome,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        with warehouse.transaction(dry_run=True) as connection:
+            totals_after = transactions.totals_by_source_system(connection)
+            notes = source.notes(connection)
+        inputs = ImportReportInputs(
+            file_name=validated.file.name,
+            file_sha256=validated.file.sha256,
+            run_id=context.run_id,
+            dry_run=load.dry_run,
+            valid=validated.valid,
+            rows_read=validated.rows_read,
+            quarantined=validated.quarantined,
+            collapsed=len(validated.collapsed_lines),
+            load_counts=load.counts,
+            product_counts=_match_counts(products, source.product_labels),
+            contact_counts=dict(contacts.counts),
+            totals_before=load.totals_before,
+            totals_after=totals_after,
+            notes=[*notes, ANALYTICS_NOTE, *dashboard_note(context.instance)],
+            title=source.title,
+            source_name=source.source_name,
+            product_key=source.product_key,
+            product_labels=source.product_labels,
+            skipped=validated.skipped,
+        )
+        markdown = render_import_report(inputs)
+        path = _write_report(config.resolved_dir(), context.run_id, load.dry_run, markdown)
+        return dg.MaterializeResult(
+            metadata={
+                "report": dg.MetadataValue.md(markdown),
+                "summary": dg.MetadataValue.text(summary_sentence(inputs)),
+                "path": dg.MetadataValue.path(str(path)),
+                "rows_read": validated.rows_read,
+                "loaded_new": load.inserted,
+                "updated": load.updated,
+                "quarantined": validated.quarantined.height,
+            }
+        )
+
+    return import_report
+
+
+def _match_counts(products: pl.DataFrame, labels: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """How many of the export's products were found each way (`matched_by`); a null match
+    counts as `unmapped`."""
+    matched_by = products.get_column("matched_by").fill_null("unmapped")
+    return {kind: int((matched_by == kind).sum()) for kind in labels}
+
+
+import_report = import_report_asset(
+    "import_report",
+    IMPORT_GROUP,
+    ReportSource(
+        title="Kajabi import report",
+        source_name="Kajabi",
+        product_key="offer_id",
+        validated="validated_transactions",
+        products="resolved_products",
+        contacts="contact_enrichments",
+        load="loaded_transactions",
+        product_labels=PRODUCT_LABELS,
+    ),
+)
 
 
 def _write_report(directory: Path, run_id: str, dry_run: bool, markdown: str) -> Path:

@@ -17,6 +17,8 @@ EXPORT_ASSET = {
     "people_import_job": "raw_kajabi_people",
     "paypal_import_job": "raw_paypal_activity",
 }
+# The import report of each job that writes one.
+REPORT_ASSET = {"import_job": "import_report", "paypal_import_job": "paypal_import_report"}
 _IMPORT_OPTIONS = ("dry_run", "max_quarantine_share", "allow_sample_in_this_warehouse")
 
 
@@ -45,8 +47,8 @@ def job_run_config(
         raise ValueError(f"{job_name} imports no export: it takes no path and no import options")
     if options:
         config["resources"] = {"import_options": {"config": options}}
-    if reports_dir is not None:
-        config["ops"]["import_report"] = {"config": {"reports_dir": str(reports_dir)}}
+    if reports_dir is not None and job_name in REPORT_ASSET:
+        config["ops"][REPORT_ASSET[job_name]] = {"config": {"reports_dir": str(reports_dir)}}
     if log_level is not None:
         config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     return config

@@ -12,6 +12,7 @@ import polars as pl
 
 from starhouse_pipeline.domain.formatting import count, counts_frame, markdown_table
 from starhouse_pipeline.domain.mapping import REVENUE_STATUS
+from starhouse_pipeline.domain.patterns import normalize_name
 from starhouse_pipeline.domain.reconciliation import (
     not_revenue_by_status,
     revenue_by_currency,
@@ -37,6 +38,16 @@ class ImportReportInputs:
     totals_before: pl.DataFrame
     totals_after: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    title: str = "Kajabi import report"
+    source_name: str = "Kajabi"
+    product_key: str = "offer_id"
+    product_labels: dict[str, tuple[str, str]] = field(default_factory=lambda: PRODUCT_LABELS)
+    # Rows read but not imported, per kind (skip_label, rows): PayPal's non-sales.
+    skipped: pl.DataFrame | None = None
+
+    @property
+    def skipped_rows(self) -> int:
+        return 0 if self.skipped is None else int(self.skipped.get_column("rows").sum())
 
 
 # What the report reads of each valid row.
@@ -51,21 +62,29 @@ REPORT_COLUMNS = (
 )
 
 
-def top_products(valid: pl.DataFrame, by: str, limit: int = 10) -> pl.DataFrame:
-    """Top offers by completed revenue (`by="revenue"`) or by transaction count."""
+def top_products(
+    valid: pl.DataFrame, by: str, limit: int = 10, key: str = "offer_id"
+) -> pl.DataFrame:
+    """Top offers by completed revenue (`by="revenue"`) or by transaction count; offers are
+    told apart by `key` (Kajabi's Offer ID; PayPal, which has none, by item title, compared
+    normalized so its free-text spellings count as one)."""
     completed = pl.col("status") == REVENUE_STATUS
+    offer = pl.col(key) if key == "offer_id" else normalize_name(key)
     ranked = (
-        valid.filter(pl.col("offer_id").is_not_null())
-        .group_by("offer_id", "currency")
+        valid.with_columns(offer.alias("_offer"))
+        .filter(pl.col("_offer").is_not_null())
+        .group_by("_offer", "currency")
         .agg(
             pl.col("offer_title").drop_nulls().last().alias("product"),
             pl.len().alias("transactions"),
             pl.col("amount").filter(completed).sum().alias("revenue"),
         )
-        .sort([by, "offer_id"], descending=[True, False])
+        .sort([by, "_offer"], descending=[True, False])
         .head(limit)
+        .rename({"_offer": "offer_id"})
     )
-    return ranked.select("product", "offer_id", "currency", "transactions", "revenue")
+    shown = ("product", "offer_id") if key == "offer_id" else ("product",)
+    return ranked.select(*shown, "currency", "transactions", "revenue")
 
 
 def quarantine_by_rule(quarantined: pl.DataFrame) -> pl.DataFrame:
@@ -89,9 +108,9 @@ ROW_LABELS = {
     "rows_read": ("rows read", "rows read"),
     "quarantined": ("quarantined", "would quarantine"),
     "collapsed": ("identical duplicates collapsed", "identical duplicates would collapse"),
+    "skipped": ("skipped (not sales)", "skipped (not sales)"),
     "valid": ("valid", "valid"),
     "loaded new": ("loaded (new)", "would load (new)"),
-    "updated": ("updated (changed in Kajabi)", "would update (changed in Kajabi)"),
     "unchanged": ("unchanged (already loaded)", "unchanged (already loaded)"),
 }
 PRODUCT_LABELS = {
@@ -101,6 +120,12 @@ PRODUCT_LABELS = {
         "matched by name (Offer ID would be back-filled)",
     ),
     "created": ("created", "would create"),
+}
+# PayPal's item titles: found by the operator's alias, by name, or not at all (never created).
+TITLE_LABELS = {
+    "alias": ("matched by alias (product_aliases)", "matched by alias (product_aliases)"),
+    "name": ("matched by name", "matched by name"),
+    "unmapped": ("no product (alias it)", "no product (alias it)"),
 }
 CONTACT_LABELS = {
     "contacts_created": ("contacts created", "would create contacts"),
@@ -113,7 +138,7 @@ CONTACT_LABELS = {
 def render_import_report(inputs: ImportReportInputs) -> str:
     """The report as Markdown."""
     valid, dry_run = inputs.valid, inputs.dry_run
-    title = "Kajabi import report" + (" (DRY RUN: nothing was written)" if dry_run else "")
+    title = inputs.title + (" (DRY RUN: nothing was written)" if dry_run else "")
     quarantine_title = "Rows that would be quarantined" if dry_run else "Quarantined rows"
     sections = [
         f"# {title}",
@@ -123,7 +148,8 @@ def render_import_report(inputs: ImportReportInputs) -> str:
         f"- {summary_sentence(inputs)}",
         *(f"- {note}" for note in inputs.notes),
         "## Rows",
-        markdown_table(counts_frame(_row_counts(inputs), ROW_LABELS, dry_run)),
+        markdown_table(counts_frame(_row_counts(inputs), _row_labels(inputs), dry_run)),
+        *_skipped_section(inputs),
         "## Revenue (completed rows only; refunds count negative)",
         markdown_table(revenue_by_currency(valid)),
         "### Failed and pending (not revenue)",
@@ -131,11 +157,11 @@ def render_import_report(inputs: ImportReportInputs) -> str:
         "## By type and status",
         markdown_table(totals_by_kind(valid)),
         "## Top 10 products by revenue",
-        markdown_table(top_products(valid, "revenue")),
+        markdown_table(top_products(valid, "revenue", key=inputs.product_key)),
         "## Top 10 products by transactions",
-        markdown_table(top_products(valid, "transactions")),
+        markdown_table(top_products(valid, "transactions", key=inputs.product_key)),
         "## Products",
-        markdown_table(counts_frame(inputs.product_counts, PRODUCT_LABELS, dry_run)),
+        markdown_table(counts_frame(inputs.product_counts, inputs.product_labels, dry_run)),
         "## Contacts",
         markdown_table(counts_frame(inputs.contact_counts, CONTACT_LABELS, dry_run)),
         f"## {quarantine_title}",
@@ -177,13 +203,26 @@ def _date_range(valid: pl.DataFrame) -> str:
 
 
 def _row_counts(inputs: ImportReportInputs) -> dict[str, int]:
+    skipped = {"skipped": inputs.skipped_rows} if inputs.skipped_rows else {}
     return {
         "rows_read": inputs.rows_read,
+        **skipped,
         "quarantined": inputs.quarantined.height,
         "collapsed": inputs.collapsed,
         "valid": inputs.valid.height,
         **inputs.load_counts,
     }
+
+
+def _row_labels(inputs: ImportReportInputs) -> dict[str, tuple[str, str]]:
+    changed = f"changed in {inputs.source_name}"
+    return {**ROW_LABELS, "updated": (f"updated ({changed})", f"would update ({changed})")}
+
+
+def _skipped_section(inputs: ImportReportInputs) -> list[str]:
+    if not inputs.skipped_rows:
+        return []
+    return ["## Skipped: read, not sales (never revenue)", markdown_table(inputs.skipped)]
 
 
 def _before_after(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:

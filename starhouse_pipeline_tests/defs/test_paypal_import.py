@@ -257,6 +257,13 @@ def test_the_bundled_sample_imports_beside_the_kajabi_sample(sqlite_url: str) ->
     assert tuple(validated[key] for key in counts) == (401, 280, 121, 0, 0)
     # The generator wrote 35 of the Kajabi sample's PayPal charges again.
     assert materialization_metadata(result, "same_payments")["pairs"] == 35
+    report = materialization_metadata(result, "paypal_import_report")["report"]
+    assert report.startswith("# PayPal import report")
+    assert "| skipped (not sales) | 121 |" in report
+    assert "35 of the warehouse's PayPal payments are also in the Kajabi export" in report
+    # The warehouse's totals per source system, before and after.
+    assert "| paypal |" in report
+    assert "| kajabi |" in report
 
 
 def test_unknown_types_and_time_zones_are_quarantined(sqlite_url: str, tmp_path: Path) -> None:
