@@ -1,4 +1,4 @@
-"""The subscriptions import table and the analytics metric tables (SQLAlchemy Core).
+"""The analytics metric tables (SQLAlchemy Core).
 
 They share `metadata` with the CRM tables so foreign keys resolve. Metric tables are derived
 data: each materialization replaces a table's rows whole, in one transaction, so a BI tool
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from starhouse_pipeline.settings import PIPELINE_SCHEMA
-from starhouse_pipeline.warehouse.tables import JsonDocument, metadata, own_id_column
+from starhouse_pipeline.warehouse.tables import metadata
 from starhouse_pipeline.warehouse.types import CrmKey, Money, UtcDateTime
 
 # Every table here is the pipeline's own; references to CRM rows have the CRM's key type.
@@ -34,54 +34,6 @@ def _count(name: str) -> sa.Column:
 def _computed_at() -> sa.Column:
     return sa.Column("computed_at", UtcDateTime, nullable=False, server_default=sa.func.now())
 
-
-# The Kajabi Subscriptions export as imported (the CRM's own `subscriptions` table, where
-# it has one, is filled from it by `warehouse/crm_subscriptions.py`).
-subscriptions = sa.Table(
-    "kajabi_subscriptions",
-    metadata,
-    own_id_column(),
-    sa.Column("source_system", sa.Text, nullable=False),
-    sa.Column("external_subscription_id", sa.Text, nullable=False),
-    sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id")),
-    sa.Column("product_id", IdType, sa.ForeignKey("products.id")),
-    sa.Column("kajabi_customer_id", sa.Text),
-    sa.Column("kajabi_offer_id", sa.Text),
-    sa.Column("offer_title", sa.Text),
-    sa.Column("amount", Money, nullable=False),
-    sa.Column("currency", sa.Text, nullable=False),
-    sa.Column("billing_interval", sa.Text, nullable=False),
-    sa.Column("interval_months", sa.Integer, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("started_on", sa.Date),
-    sa.Column("next_payment_on", sa.Date),
-    sa.Column("canceled_on", sa.Date),
-    sa.Column("trial_ends_on", sa.Date),
-    sa.Column("provider", sa.Text),
-    sa.Column("coupon_used", sa.Text),
-    sa.Column("raw_source", JsonDocument),
-    sa.Column("import_run_id", sa.Text),
-    sa.Column("source_row_hash", sa.Text),
-    sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
-    sa.Column("updated_at", UtcDateTime),
-    sa.UniqueConstraint("source_system", "external_subscription_id"),
-    **_OWN,
-)
-sa.Index("ix_kajabi_subscriptions_contact_id", subscriptions.c.contact_id)
-sa.Index("ix_kajabi_subscriptions_product_id", subscriptions.c.product_id)
-
-contact_conflicts = sa.Table(
-    "contact_conflicts",
-    metadata,
-    own_id_column(),
-    sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id"), nullable=False),
-    sa.Column("field", sa.Text, nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("run_id", sa.Text, nullable=False),
-    sa.Column("reported_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
-    **_OWN,
-)
-sa.Index("ix_contact_conflicts_run_id", contact_conflicts.c.run_id)
 
 revenue_monthly = sa.Table(
     "analytics_revenue_monthly",
@@ -297,7 +249,6 @@ mrr_reconciliation = sa.Table(
     **_OWN,
 )
 
-SUBSCRIPTION_TABLES = (subscriptions, contact_conflicts)
 METRIC_TABLES = (
     revenue_monthly,
     product_performance,
@@ -312,4 +263,3 @@ METRIC_TABLES = (
     cohorts,
     mrr_reconciliation,
 )
-ANALYTICS_TABLES = (*SUBSCRIPTION_TABLES, *METRIC_TABLES)

@@ -17,7 +17,6 @@ from starhouse_pipeline.domain.people import (
     SNAPSHOT_SCHEMA,
     PeoplePlan,
 )
-from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts
 from starhouse_pipeline.warehouse.contacts import (
     create_contacts,
     fill_empty,
@@ -26,6 +25,7 @@ from starhouse_pipeline.warehouse.contacts import (
     stage_emails,
 )
 from starhouse_pipeline.warehouse.crm import refused_rows
+from starhouse_pipeline.warehouse.people_tables import contact_conflicts
 
 
 def read_people_snapshot(connection: sa.Connection, emails: pl.Series) -> pl.DataFrame:

@@ -21,9 +21,9 @@ from starhouse_pipeline.domain.subscriptions import (
 )
 from starhouse_pipeline.domain.validation import ROW_HASH
 from starhouse_pipeline.settings import SOURCE_SYSTEM
-from starhouse_pipeline.warehouse.analytics_tables import subscriptions
 from starhouse_pipeline.warehouse.dialect import upsert_insert
 from starhouse_pipeline.warehouse.staging import stage_frame
+from starhouse_pipeline.warehouse.subscription_tables import subscriptions
 
 SUBSCRIPTIONS_SCHEMA: dict[str, pl.DataType] = {
     "subscription_id": pl.Int64(),

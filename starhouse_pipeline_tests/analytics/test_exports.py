@@ -29,7 +29,8 @@ from starhouse_pipeline.domain.subscriptions import (
 from starhouse_pipeline.domain.validation import ValidatedExport, validate_export
 from starhouse_pipeline.samples.analytics_samples import write_analytics_samples
 from starhouse_pipeline.settings import SAMPLES_DIR
-from starhouse_pipeline.warehouse.analytics_tables import contact_conflicts, subscriptions
+from starhouse_pipeline.warehouse.people_tables import contact_conflicts
+from starhouse_pipeline.warehouse.subscription_tables import subscriptions
 from starhouse_pipeline.warehouse.tables import contact_enrichment_log, contacts, products
 from starhouse_pipeline_tests.support import fetch_all, insert_rows, run_import
 

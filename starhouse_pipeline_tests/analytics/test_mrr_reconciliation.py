@@ -10,7 +10,8 @@ import polars as pl
 
 from starhouse_pipeline.domain.analytics.mrr import reconcile_with_export
 from starhouse_pipeline.domain.subscriptions import export_mrr
-from starhouse_pipeline.warehouse.analytics_tables import mrr_reconciliation, subscriptions
+from starhouse_pipeline.warehouse.analytics_tables import mrr_reconciliation
+from starhouse_pipeline.warehouse.subscription_tables import subscriptions
 from starhouse_pipeline_tests.analytics.history import ANNUAL, BASIC
 from starhouse_pipeline_tests.analytics.warehouse_support import (
     materialize_analytics,

@@ -19,8 +19,8 @@ from starhouse_pipeline.settings import (
     SAMPLE_SUBSCRIPTIONS_EXPORT,
 )
 from starhouse_pipeline.warehouse import engine
-from starhouse_pipeline.warehouse.analytics_tables import subscriptions
 from starhouse_pipeline.warehouse.migrate import upgrade_database
+from starhouse_pipeline.warehouse.subscription_tables import subscriptions
 from starhouse_pipeline.warehouse.tables import contacts, import_runs, transactions
 from starhouse_pipeline_tests.bad_input.running import step_failure_messages
 from starhouse_pipeline_tests.support import fetch_all, run_import

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from starhouse_pipeline.warehouse.analytics_tables import ANALYTICS_TABLES
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.migrate import VERSION_TABLE, current_revision, upgrade_database
+from starhouse_pipeline.warehouse.own_tables import TABLES_OF_0002
 from starhouse_pipeline.warehouse.paypal_tables import PAYPAL_TABLES
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
@@ -15,7 +15,7 @@ from starhouse_pipeline.warehouse.tables import (
     quarantined_rows,
 )
 
-_OWN = [import_runs, quarantined_rows, contact_enrichment_log, *ANALYTICS_TABLES]
+_OWN = [import_runs, quarantined_rows, contact_enrichment_log, *TABLES_OF_0002]
 
 
 def _age_to_revision_0002(connection: sa.Connection) -> None:

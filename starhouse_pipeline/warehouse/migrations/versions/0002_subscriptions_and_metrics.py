@@ -11,7 +11,7 @@ Create Date: 2026-11-30
 
 from alembic import op
 
-from starhouse_pipeline.warehouse import analytics_tables, crm
+from starhouse_pipeline.warehouse import crm, own_tables
 
 revision = "0002"
 down_revision = "0001"
@@ -22,10 +22,10 @@ depends_on = None
 def upgrade() -> None:
     bind = op.get_bind()
     shape = crm.crm_shape(bind, refresh=True)
-    for table in crm.with_crm_key_types(analytics_tables.ANALYTICS_TABLES, shape):
+    for table in crm.with_crm_key_types(own_tables.TABLES_OF_0002, shape):
         table.create(bind, checkfirst=True)
 
 
 def downgrade() -> None:
-    for table in reversed(analytics_tables.ANALYTICS_TABLES):
+    for table in reversed(own_tables.TABLES_OF_0002):
         table.drop(op.get_bind(), checkfirst=True)

@@ -16,7 +16,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from starhouse_pipeline.warehouse import analytics_tables, tables
+from starhouse_pipeline.warehouse import own_tables, subscription_tables, tables
 from starhouse_pipeline.warehouse.engine import schema_layout
 
 revision = "0003"
@@ -28,7 +28,7 @@ _OWN_TABLES = (
     tables.import_runs,
     tables.quarantined_rows,
     tables.contact_enrichment_log,
-    *analytics_tables.ANALYTICS_TABLES,
+    *own_tables.TABLES_OF_0002,
 )
 _OLD_IMPORT_TABLE = "subscriptions"
 # Columns only the pipeline's import table has.
@@ -42,8 +42,10 @@ def upgrade() -> None:
     inspector = sa.inspect(bind)
     in_crm_schema = set(inspector.get_table_names(schema=crm_schema))
     if _OLD_IMPORT_TABLE in in_crm_schema and _is_import_table(inspector, crm_schema):
-        op.rename_table(_OLD_IMPORT_TABLE, analytics_tables.subscriptions.name, schema=crm_schema)
-        in_crm_schema.add(analytics_tables.subscriptions.name)
+        op.rename_table(
+            _OLD_IMPORT_TABLE, subscription_tables.subscriptions.name, schema=crm_schema
+        )
+        in_crm_schema.add(subscription_tables.subscriptions.name)
     if bind.dialect.name != "postgresql":
         return
     in_own_schema = set(inspector.get_table_names(schema=layout.pipeline))

@@ -1,0 +1,28 @@
+"""The People import's own table: `contact_conflicts`, the fields where Kajabi and the CRM
+differ (contact and field, never the values), reported and never applied."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from starhouse_pipeline.settings import PIPELINE_SCHEMA
+from starhouse_pipeline.warehouse.tables import metadata, own_id_column
+from starhouse_pipeline.warehouse.types import CrmKey, UtcDateTime
+
+# The pipeline's own table; references to CRM rows have the CRM's key type.
+IdType = CrmKey
+_OWN = {"schema": PIPELINE_SCHEMA}
+
+
+contact_conflicts = sa.Table(
+    "contact_conflicts",
+    metadata,
+    own_id_column(),
+    sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("field", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("reported_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
+    **_OWN,
+)
+sa.Index("ix_contact_conflicts_run_id", contact_conflicts.c.run_id)
