@@ -8,9 +8,10 @@ and `recognize` says which export a header belongs to (the inbox sensor routes f
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -42,6 +43,9 @@ class ExportSpec:
     duplicate_key: str | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)
     delimiter: str = ","
+    # Other separators the same export is saved with (PayPal offers comma CSV beside tabs);
+    # the reader takes the one under which the header is this export's.
+    other_delimiters: tuple[str, ...] = ()
     # A pandera DataFrameModel run on rows that pass the rules, with a reason per check.
     model: type | None = None
     model_reasons: Mapping[str, str] = field(default_factory=dict)
@@ -113,10 +117,29 @@ def map_header(
     )
 
 
+def with_delimiter_of(spec: ExportSpec, header_line: str) -> ExportSpec:
+    """`spec` read with whichever of its separators splits `header_line` into its header
+    (its own delimiter when none does, so the reader's message names that one)."""
+    for delimiter in spec.other_delimiters:
+        try:
+            header = next(csv.reader([header_line], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if (
+            recognize(header, [spec]) is not None
+            and recognize(next(csv.reader([header_line], delimiter=spec.delimiter), []), [spec])
+            is None
+        ):
+            return replace(spec, delimiter=delimiter)
+    return spec
+
+
 def recognize(header: Sequence[str], specs: Sequence[ExportSpec]) -> ExportSpec | None:
     """The export whose signature the header carries (names compared as `map_header` does)."""
-    present = {normalize_header(name) for name in header}
+    names = {normalize_header(name) for name in header}
     for spec in specs:
+        # An alias counts as the column it names (`Time Zone` for `TimeZone`).
+        present = names | {normalize_header(spec.aliases[n]) for n in names if n in spec.aliases}
         if {normalize_header(name) for name in spec.signature} <= present:
             return spec
     return None

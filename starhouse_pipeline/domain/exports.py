@@ -35,10 +35,11 @@ def recognize_file(path: Path) -> ExportSpec | None:
     except OSError:
         return None
     for spec in KNOWN_EXPORTS:
-        try:
-            header = next(csv.reader([line], delimiter=spec.delimiter), [])
-        except csv.Error:
-            continue
-        if recognize(header, [spec]) is not None:
-            return spec
+        for delimiter in (spec.delimiter, *spec.other_delimiters):
+            try:
+                header = next(csv.reader([line], delimiter=delimiter), [])
+            except csv.Error:
+                continue
+            if recognize(header, [spec]) is not None:
+                return spec
     return None

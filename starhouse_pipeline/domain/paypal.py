@@ -472,6 +472,9 @@ PAYPAL_ACTIVITY = ExportSpec(
     typed_columns=typed_columns,
     row_rules=row_rules,
     delimiter="\t",
+    # PayPal also offers the same report as comma-separated CSV.
+    other_delimiters=(",",),
+    aliases={"time zone": "TimeZone"},
     model=PaypalTransaction,
     model_reasons={
         "refund_amount_is_not_positive": "Payment Refund has a positive Gross",

@@ -33,6 +33,7 @@ from starhouse_pipeline.domain.export_spec import (
     is_unnamed_column,
     map_header,
     recognize,
+    with_delimiter_of,
 )
 from starhouse_pipeline.domain.fields import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
 
@@ -202,6 +203,7 @@ def read_export(
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
     file, streamable = inspect_export_file(path, spec)
+    spec = with_delimiter_of(spec, first_line(path))
     _refuse_another_sources_export(path, spec, others)
     if streamable:
         with path.open("rb") as stream:

@@ -10,7 +10,9 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from starhouse_pipeline.domain.paypal import PAYPAL_COLUMNS
+from starhouse_pipeline.domain.exports import read, recognize_file
+from starhouse_pipeline.domain.paypal import PAYPAL_ACTIVITY, PAYPAL_COLUMNS
+from starhouse_pipeline.domain.validation import ROW_HASH, validate_export
 from starhouse_pipeline.settings import SAMPLE_EXPORT, SAMPLE_PAYPAL_EXPORT
 from starhouse_pipeline.warehouse import analytics as warehouse_analytics
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine
@@ -284,3 +286,19 @@ def test_unknown_types_and_time_zones_are_quarantined(sqlite_url: str, tmp_path:
         ),
     )
     assert quarantined == [(3, "known_type"), (4, "known_time_zone")]
+
+
+def test_the_comma_separated_download_reads_as_the_tab_separated_one(tmp_path: Path) -> None:
+    tabs = _write_paypal(tmp_path / "Download.tsv", PAYPAL_ROWS)
+    commas = tmp_path / "Download.csv"
+    with commas.open("w", encoding="utf-8-sig", newline="") as handle:
+        columns = [{"TimeZone": "Time Zone"}.get(c, c) for c in PAYPAL_COLUMNS]
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        writer.writerow(columns)
+        writer.writerows([row.get(c, "") for c in PAYPAL_COLUMNS] for row in PAYPAL_ROWS)
+
+    from_tabs, from_commas = (validate_export(read(p, PAYPAL_ACTIVITY)) for p in (tabs, commas))
+
+    assert recognize_file(commas) is PAYPAL_ACTIVITY
+    assert from_commas.valid.drop(ROW_HASH).equals(from_tabs.valid.drop(ROW_HASH))
+    assert from_commas.skipped.equals(from_tabs.skipped)
