@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import dagster as dg
 import polars as pl
+import sqlalchemy as sa
 from pydantic import Field
 
 from starhouse_pipeline.defs.assets import enrich_contacts, load_transactions
@@ -56,7 +57,7 @@ def _preview(valid: pl.DataFrame) -> pl.DataFrame:
     return masked_preview(valid, _PREVIEW)
 
 
-def _refused_by_crm(connection, valid: pl.DataFrame) -> pl.DataFrame:
+def _refused_by_crm(connection: sa.Connection, valid: pl.DataFrame) -> pl.DataFrame:
     return transactions.refused_by_crm(connection, valid, SOURCE_SYSTEM)
 
 
@@ -170,11 +171,13 @@ class SamePaymentsConfig(dg.Config):
     )
 
 
+# After either source's load: whichever export arrives second completes a pair, so both
+# import jobs run it.
 @dg.asset(
     group_name=PAYPAL_GROUP,
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
-    deps=[loaded_paypal_transactions],
+    deps=[loaded_paypal_transactions, "loaded_transactions"],
 )
 def same_payments(
     context: dg.AssetExecutionContext,
@@ -188,7 +191,8 @@ def same_payments(
     Each pair is recorded in `same_payments` with its evidence (both ids, seconds apart,
     amount) and the PayPal row is counted out of revenue and every metric, so the payment
     counts once. A row with two candidates is recorded as ambiguous and never merged.
-    Recomputed whole from the warehouse, so the order of the imports does not matter.
+    Recomputed whole from the warehouse after each Kajabi and each PayPal import, so the
+    order of the imports does not matter.
     """
     window = timedelta(minutes=config.window_minutes)
     with warehouse.transaction(dry_run=import_options.dry_run) as connection:
@@ -238,7 +242,7 @@ def revenue_counts_each_payment_once(warehouse: WarehouseResource) -> dg.AssetCh
     )
 
 
-def _same_payments_note(connection) -> list[str]:
+def _same_payments_note(connection: sa.Connection) -> list[str]:
     pairs = warehouse_paypal.read_pairs(connection).height
     return [
         f"{pairs} of the warehouse's PayPal payments are also in the Kajabi export: each "
