@@ -467,7 +467,15 @@ def machine() -> dict:
     except OSError:
         pass
     versions = {}
-    for package in ("dagster", "polars", "sqlalchemy", "psycopg", "dlt", "pyarrow"):
+    for package in (
+        "dagster",
+        "polars",
+        "sqlalchemy",
+        "psycopg",
+        "dlt",
+        "pyarrow",
+        "adbc-driver-postgresql",
+    ):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
