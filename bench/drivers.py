@@ -63,12 +63,24 @@ def _report_project_run(outcome: JobRunOutcome, seconds: float, steps: dict[str,
     write_result(seconds, counts=counts, steps=steps)
 
 
-def dlt_merge(url: str, path: Path) -> None:
-    """dlt's fast path: the CSV read into an Arrow table, merged on ID through COPY of csv."""
+def dlt_merge(url: str, path: Path, loader_file_format: str = "csv") -> None:
+    """dlt's fast path: the CSV read into an Arrow table, merged on ID.
+
+    `csv`: dlt writes the Arrow table as CSV and COPYs it. `parquet`: dlt writes Parquet and
+    ingests it through the ADBC PostgreSQL driver (binary COPY); without that driver dlt would
+    fall back to another format with only a warning, so its absence is an error here.
+    """
     import dlt
     import polars as pl
     import sqlalchemy as sa
 
+    if loader_file_format == "parquet":
+        from dlt.destinations._adbc_jobs import has_adbc_driver
+        from dlt.destinations.impl.postgres.factory import get_adbc_driver_location
+
+        found, problem = has_adbc_driver(get_adbc_driver_location())
+        if not found:
+            sys.exit(f"dlt's parquet loader needs adbc-driver-postgresql: {problem}")
     parsed = sa.make_url(url)
     # dlt insists on a password; with trust authentication any one will do.
     credentials = parsed.set(drivername="postgresql", password=parsed.password or "trust")
@@ -91,11 +103,105 @@ def dlt_merge(url: str, path: Path) -> None:
             table_name="transactions",
             write_disposition="merge",
             primary_key="ID",
-            loader_file_format="csv",
+            loader_file_format=loader_file_format,
         )
         seconds = time.perf_counter() - started
     info.raise_on_failed_jobs()
-    write_result(seconds, rows_in=frame.height)
+    formats = sorted(
+        {
+            job.job_file_info.file_format
+            for package in info.load_packages
+            for job in package.jobs["completed_jobs"]
+        }
+    )
+    if loader_file_format not in formats:
+        sys.exit(f"dlt loaded {formats}, not the {loader_file_format} asked for")
+    write_result(seconds, rows_in=frame.height, file_formats=formats)
+
+
+_SQLITE_SLICE_ROWS = 50_000
+
+
+def sqlite_floor(url: str, path: Path, source_url: str) -> None:
+    """The CRM write floor on SQLite: the import's final rows inserted, nothing computed.
+
+    Untimed: a fresh warehouse migrated as the project does, the contacts and products of the
+    loaded PostgreSQL warehouse `source_url` copied with their ids (the foreign keys are on),
+    and the rows of `path` (headerless CSV of `postgres.CRM_WRITE_COLUMNS`) put in SQLite's
+    representation (`sqlite_storage_expressions`: dollars as floats, naive UTC text) and made
+    into tuples, one slice at a time. Timed: only `executemany` of the prepared INSERT over
+    those tuples and the COMMIT, in one transaction, on a connection with the project's PRAGMAs.
+    """
+    import polars as pl
+    import sqlalchemy as sa
+
+    from bench.postgres import CRM_PARENT_TABLES, CRM_WRITE_COLUMNS
+    from starhouse_pipeline.warehouse import tables
+    from starhouse_pipeline.warehouse.engine import create_warehouse_engine
+    from starhouse_pipeline.warehouse.migrate import upgrade_database
+    from starhouse_pipeline.warehouse.staging import copy_rows
+    from starhouse_pipeline.warehouse.types import Money, UtcDateTime, sqlite_storage_expressions
+
+    engine = create_warehouse_engine(url)
+    upgrade_database(engine)
+    source = sa.create_engine(source_url)
+    with engine.begin() as connection:
+        for name in CRM_PARENT_TABLES:
+            parent = tables.metadata.tables[name]
+            # A column that is null throughout (deleted_at) would otherwise come back untyped.
+            overrides = {
+                column.name: pl.Datetime("us", "UTC")
+                for column in parent.columns
+                if isinstance(column.type, UtcDateTime)
+            }
+            with source.connect() as reader:
+                frame = pl.read_database(
+                    f"SELECT * FROM {name} ORDER BY id", reader, schema_overrides=overrides
+                )
+            copy_rows(connection, parent, frame)
+    source.dispose()
+    table = tables.transactions
+    columns = list(CRM_WRITE_COLUMNS)
+    frame = pl.read_csv(
+        path,
+        has_header=False,
+        new_columns=columns,
+        infer_schema=False,
+    )
+    casts = []
+    for name in columns:
+        kind = table.c[name].type
+        if isinstance(kind, UtcDateTime):
+            casts.append(pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_zone="UTC"))
+        elif isinstance(kind, Money):
+            casts.append(pl.col(name).cast(pl.Decimal(12, 2)))
+        elif name in ("contact_id", "product_id"):
+            casts.append(pl.col(name).cast(pl.Int64))
+    frame = frame.with_columns(casts)
+    frame = frame.with_columns(sqlite_storage_expressions(table, columns))
+    statement = (
+        f"INSERT INTO transactions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    )
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        seconds = 0.0
+        started = time.perf_counter()
+        cursor.execute("BEGIN IMMEDIATE")
+        seconds += time.perf_counter() - started
+        for chunk in frame.iter_slices(n_rows=_SQLITE_SLICE_ROWS):
+            rows = chunk.rows()
+            started = time.perf_counter()
+            cursor.executemany(statement, rows)
+            seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        cursor.execute("COMMIT")
+        seconds += time.perf_counter() - started
+        loaded = cursor.execute("SELECT count(*) FROM transactions").fetchone()[0]
+    finally:
+        raw.close()
+    engine.dispose()
+    write_result(seconds, rows_loaded=loaded, rows_in=frame.height)
 
 
 _TYPES = {"subscription": "subscription", "charge": "purchase", "payment plan": "purchase"}
@@ -171,15 +277,22 @@ def old_script(url: str, path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.drivers")
-    parser.add_argument("method", choices=["project", "dlt", "old"])
+    parser.add_argument("method", choices=["project", "dlt", "dlt_parquet", "sqlite_floor", "old"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--file", type=Path, required=True)
     parser.add_argument("--no-migrate", action="store_true")
+    parser.add_argument("--source", help="sqlite_floor: the loaded PostgreSQL warehouse")
     args = parser.parse_args(argv)
     if args.method == "project":
         project(args.url, args.file, migrate=not args.no_migrate)
     elif args.method == "dlt":
         dlt_merge(args.url, args.file)
+    elif args.method == "dlt_parquet":
+        dlt_merge(args.url, args.file, loader_file_format="parquet")
+    elif args.method == "sqlite_floor":
+        if not args.source:
+            parser.error("sqlite_floor needs --source")
+        sqlite_floor(args.url, args.file, args.source)
     else:
         old_script(args.url, args.file)
     return 0

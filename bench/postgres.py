@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
+from starhouse_pipeline.domain.transactions import TRANSACTION_RECORD_COLUMNS
 
 ADMIN_URL_ENV = "STARHOUSE_BENCH_POSTGRES_URL"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -20,6 +21,13 @@ PREFIX = "starhouse_bench_"
 # same time (or a stale one's leftovers) is told apart from this one's live databases.
 RUN_PREFIX = f"{PREFIX}{os.getpid()}_"
 FLOOR_TABLE = "raw_export"
+# What the import's first write puts in `transactions` (warehouse.transactions.insert_new): the
+# record columns plus the run id and created_at it sets itself; `id` comes from the identity.
+CRM_WRITE_COLUMNS = (*TRANSACTION_RECORD_COLUMNS, "import_run_id", "created_at")
+# The tables `transactions` refers to, copied with their ids so its foreign keys hold.
+CRM_PARENT_TABLES = ("contacts", "products")
+# Timestamps dumped in UTC, so the SQLite floor can read them back without a zone table.
+PSQL_ENV = {"PGCLIENTENCODING": "UTF8", "PGTZ": "UTC"}
 
 
 def admin_url() -> str:
@@ -103,7 +111,66 @@ def create_floor_table(name: str) -> None:
 def psql_copy_command(name: str, path: str) -> list[str]:
     """`psql \\copy` of the raw file into the floor table: the physical floor."""
     copy = f"\\copy {FLOOR_TABLE} FROM '{path}' WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
-    return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database_conninfo(name), "-c", copy]
+    return _psql(name, copy)
+
+
+def _psql(name: str, command: str) -> list[str]:
+    return [
+        "psql",
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        database_conninfo(name),
+        "-c",
+        command,
+    ]
+
+
+def dump_transactions(name: str, path: str) -> None:
+    """The import's final rows, as it wrote them, to a headerless CSV (untimed set-up)."""
+    columns = ", ".join(CRM_WRITE_COLUMNS)
+    copy = f"\\copy (SELECT {columns} FROM transactions ORDER BY id) TO '{path}' WITH (FORMAT csv)"
+    subprocess.run(_psql(name, copy), env={**os.environ, **PSQL_ENV}, check=True)
+
+
+def crm_write_command(name: str, path: str) -> list[str]:
+    """`psql \\copy` of those rows into `transactions`: the CRM write floor."""
+    columns = ", ".join(CRM_WRITE_COLUMNS)
+    return _psql(name, f"\\copy transactions ({columns}) FROM '{path}' WITH (FORMAT csv)")
+
+
+def copy_tables(source: str, target: str, tables: tuple[str, ...]) -> None:
+    """Copy every row of `tables` from database `source` into the same tables of `target`.
+
+    Binary COPY of all columns, ids included; both databases are at the same migration, so
+    the columns line up. The identity sequences are moved past the copied ids.
+    """
+    with (
+        psycopg.connect(database_conninfo(source)) as reader,
+        psycopg.connect(database_conninfo(target)) as writer,
+    ):
+        for table in tables:
+            name = sql.Identifier(table)
+            out = sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(name)
+            into = sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(name)
+            with (
+                reader.cursor().copy(out) as source_copy,
+                writer.cursor().copy(into) as target_copy,
+            ):
+                for chunk in source_copy:
+                    target_copy.write(chunk)
+            writer.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({table}, 'id'), "
+                    "coalesce((SELECT max(id) FROM {name}), 0) + 1, false)"
+                ).format(table=sql.Literal(table), name=name)
+            )
+        writer.commit()
+    with psycopg.connect(database_conninfo(target), autocommit=True) as connection:
+        for table in tables:
+            connection.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def server_version() -> str:

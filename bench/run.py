@@ -31,6 +31,8 @@ import psutil
 from bench import exports, postgres
 from bench.measure import MIB, CommandFailed, Sample, run_measured
 from starhouse_pipeline.settings import PROJECT_ROOT, REPORTS_DIR
+from starhouse_pipeline.warehouse.engine import create_warehouse_engine
+from starhouse_pipeline.warehouse.migrate import upgrade_database
 
 RESULTS_DIR = exports.BENCH_DIR / "results"
 SAMPLE_SIZE = 4_403  # the operator's real export, which the old script took ~30 s for
@@ -40,10 +42,13 @@ GIB = 1024 * MIB
 # (key, label) in the order the table shows them.
 METHODS: tuple[tuple[str, str], ...] = (
     ("floor", "floor: psql \\copy into an unlogged all-text table"),
+    ("crm_floor", "CRM write floor: psql \\copy of the import's rows into `transactions`"),
     ("project", "project import in process (PostgreSQL)"),
     ("cli", "project via `starhouse import` (PostgreSQL)"),
     ("sqlite", "project in process (embedded SQLite)"),
+    ("sqlite_floor", "SQLite write floor: executemany of the same rows, one transaction"),
     ("dlt", "dlt merge on ID, csv loader (PostgreSQL)"),
+    ("dlt_parquet", "dlt merge on ID, parquet loader via ADBC (PostgreSQL)"),
     ("old", "old script: per-row Python, INSERT x500"),
     ("reimport", "project re-import, unchanged file"),
     ("newer", "project import of newer export (+1% new, 0.5% changed)"),
@@ -75,7 +80,7 @@ class MethodRuns:
     def peak_rss_mib(self) -> float:
         return max(sample.peak_rss_bytes for sample in self.samples) / MIB
 
-    def as_dict(self, floor: float | None) -> dict:
+    def as_dict(self, floor: float | None, write_floor: float | None = None) -> dict:
         median = self.median_seconds if self.measured else None
         return {
             "method": self.method,
@@ -84,6 +89,9 @@ class MethodRuns:
             "median_seconds": round(median, 3) if median else None,
             "rows_per_second": round(self.rows / median) if median else None,
             "ratio_to_floor": round(median / floor, 2) if median and floor else None,
+            "ratio_to_write_floor": (
+                round(median / write_floor, 2) if median and write_floor else None
+            ),
             "peak_rss_mib": round(self.peak_rss_mib, 1) if self.measured else None,
             "failures": self.failures,
             "runs": [
@@ -100,6 +108,8 @@ class MethodRuns:
 
 EMPTY = MethodRuns("floor", 0)
 RSS_METHODS = ("project", "cli", "reimport", "newer")
+# The write floor each method's first write is read against: its own database's.
+WRITE_FLOOR_OF = {"project": "crm_floor", "cli": "crm_floor", "sqlite": "sqlite_floor"}
 
 
 class Bench:
@@ -115,6 +125,7 @@ class Bench:
         self.python = sys.executable
         self.starhouse = str(Path(sys.executable).with_name("starhouse"))
         self.has_template = False
+        self._crm_dump: tempfile.TemporaryDirectory | None = None
 
     def _driver(self, method: str, url: str, path: Path, *extra: str) -> Sample:
         command = [self.python, "-m", "bench.drivers", method, "--url", url, "--file", str(path)]
@@ -130,6 +141,36 @@ class Bench:
             )
             sample.details["rows_loaded"] = postgres.count_rows(name, postgres.FLOOR_TABLE)
         return sample
+
+    def crm_rows(self) -> Path:
+        """The loaded template's `transactions` rows as the import wrote them (untimed, once)."""
+        self.ensure_template()
+        if self._crm_dump is None:
+            self._crm_dump = tempfile.TemporaryDirectory(prefix="starhouse_bench_crm_rows_")
+            path = Path(self._crm_dump.name) / "transactions.csv"
+            postgres.dump_transactions(TEMPLATE, str(path))
+        return Path(self._crm_dump.name) / "transactions.csv"
+
+    def crm_floor(self) -> Sample:
+        """Only the COPY of the import's final rows into a fresh, migrated warehouse is timed."""
+        rows = self.crm_rows()
+        with postgres.scratch_database("crm_floor") as name:
+            engine = create_warehouse_engine(postgres.sqlalchemy_url(name))
+            upgrade_database(engine)
+            engine.dispose()
+            postgres.copy_tables(TEMPLATE, name, postgres.CRM_PARENT_TABLES)
+            sample = run_measured(
+                postgres.crm_write_command(name, str(rows)), env=postgres.PSQL_ENV, **self.limits
+            )
+            sample.details["rows_loaded"] = postgres.count_rows(name, "transactions")
+        return sample
+
+    def sqlite_floor(self) -> Sample:
+        rows = self.crm_rows()
+        source = postgres.sqlalchemy_url(TEMPLATE)
+        with tempfile.TemporaryDirectory(prefix="starhouse_bench_sqlite_") as directory:
+            url = f"sqlite:///{Path(directory) / 'warehouse.db'}"
+            return self._driver("sqlite_floor", url, rows, "--source", source)
 
     def project(self) -> Sample:
         with postgres.scratch_database("project") as name:
@@ -185,8 +226,14 @@ class Bench:
             return self._driver("project", url, self.path)
 
     def dlt(self) -> Sample:
-        with postgres.scratch_database("dlt") as name:
-            sample = self._driver("dlt", postgres.sqlalchemy_url(name), self.path)
+        return self._dlt("dlt")
+
+    def dlt_parquet(self) -> Sample:
+        return self._dlt("dlt_parquet")
+
+    def _dlt(self, method: str) -> Sample:
+        with postgres.scratch_database(method) as name:
+            sample = self._driver(method, postgres.sqlalchemy_url(name), self.path)
             sample.details["rows_loaded"] = postgres.count_rows(name, "transactions", "kajabi")
         return sample
 
@@ -203,6 +250,9 @@ class Bench:
             return self._driver("project", postgres.sqlalchemy_url(name), self.path)
 
     def close(self) -> None:
+        if self._crm_dump is not None:
+            self._crm_dump.cleanup()
+            self._crm_dump = None
         if self.has_template:
             postgres.drop_database(TEMPLATE)
             self.has_template = False
@@ -243,7 +293,7 @@ def _short(details: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Targets of issue 3, judged on ratios measured in this run
+# Targets of issue 13 (and issue 3's that still stand), judged on ratios measured in this run
 
 
 @dataclass(frozen=True)
@@ -263,13 +313,19 @@ def judge_targets(
     if "sample_cli" in sample:
         seconds = sample["sample_cli"].median_seconds
         targets.append(
-            Target("sample through `starhouse import` < 10 s", seconds < 10, f"{seconds:.2f} s")
+            Target(
+                f"{SAMPLE_SIZE:,}-row sample through `starhouse import` < 10 s",
+                seconds < 10,
+                f"{seconds:.2f} s",
+            )
         )
     if "sample_project" in sample:
         seconds = sample["sample_project"].median_seconds
         targets.append(
             Target(
-                f"in-process import of {SAMPLE_SIZE:,} rows < 1 s", seconds < 1, f"{seconds:.2f} s"
+                f"in-process import of {SAMPLE_SIZE:,} rows < 1 s (issue 3)",
+                seconds < 1,
+                f"{seconds:.2f} s",
             )
         )
     return targets
@@ -297,23 +353,50 @@ def _size_targets(size: int, runs: dict[str, MethodRuns]) -> list[Target]:
         else:
             targets.append(Target(f"{tag}: {name}", value <= bound, f"{value:.2f} {unit}"))
 
-    limit("full import <= 5x floor", ratio("project"), 5)
-    if "dlt" in runs and "project" in runs:
-        speedup = runs["dlt"].median_seconds / runs["project"].median_seconds
-        targets.append(
-            Target(f"{tag}: full import >= 2x faster than dlt", speedup >= 2, f"{speedup:.2f}x")
+    def write_ratio(method: str, write_floor: str) -> float | None:
+        if method not in runs or write_floor not in runs:
+            return None
+        return runs[method].median_seconds / runs[write_floor].median_seconds
+
+    # Issue 13 replaces issue 3's "full import <= 5x floor": the CRM table's own write
+    # (foreign keys, JSONB, unique key, indexes) is the first import's bound, not the raw COPY.
+    limit(
+        "full import <= 1.2x CRM write floor",
+        write_ratio("project", "crm_floor"),
+        1.2,
+        "x write floor",
+    )
+    if "cli" in runs:
+        limit(
+            "`starhouse import` <= 1.2x CRM write floor",
+            write_ratio("cli", "crm_floor"),
+            1.2,
+            "x write floor",
         )
     limit("re-import unchanged <= 2x floor", ratio("reimport"), 2)
     limit("newer export (+1%) <= 2x floor", ratio("newer"), 2)
-    limit("SQLite <= 10x PostgreSQL floor", ratio("sqlite"), 10)
     peak = max((runs[m].peak_rss_mib for m in RSS_METHODS if m in runs), default=None)
-    name = "peak RSS <= 1.5 GiB" if size >= 5_000_000 else "peak RSS < 1 GiB"
+    name = "peak RSS <= 1.5 GiB" if size >= 5_000_000 else "peak RSS <= 1 GiB"
     if size >= 1_000_000 and killed:
         targets.append(Target(f"{tag}: {name}", False, f"killed at the RSS limit: {killed}"))
     elif size >= 5_000_000:
         limit(name, peak, 1536, "MiB")
     elif size >= 1_000_000:
-        limit(name, peak, 1023.99, "MiB")
+        limit(name, peak, 1024, "MiB")
+    # Issue 3's that still stand. dlt is taken at its faster loader (csv or parquet): issue 13
+    # asks for its fastest format as the fair comparison.
+    dlt = [runs[m] for m in ("dlt", "dlt_parquet") if m in runs]
+    if dlt and "project" in runs:
+        fastest = min(dlt, key=lambda entry: entry.median_seconds)
+        speedup = fastest.median_seconds / runs["project"].median_seconds
+        targets.append(
+            Target(
+                f"{tag}: full import >= 2x faster than dlt's fastest loader (issue 3)",
+                speedup >= 2,
+                f"{speedup:.2f}x against {fastest.method}",
+            )
+        )
+    limit("SQLite <= 10x PostgreSQL floor (issue 3)", ratio("sqlite"), 10)
     return targets
 
 
@@ -325,7 +408,12 @@ def table_rows(by_size: dict[int, dict[str, MethodRuns]], sample: dict[str, Meth
     rows = []
     for _size, runs in sorted(by_size.items()):
         floor = runs["floor"].median_seconds if runs.get("floor", EMPTY).measured else None
-        rows.extend(runs[key].as_dict(floor) for key, _ in METHODS if key in runs)
+        for key, _ in METHODS:
+            if key not in runs:
+                continue
+            write_floor = runs.get(WRITE_FLOOR_OF.get(key, ""), EMPTY)
+            write_seconds = write_floor.median_seconds if write_floor.measured else None
+            rows.append(runs[key].as_dict(floor, write_seconds))
     rows.extend(sample[key].as_dict(None) for key, _ in SAMPLE_METHODS if key in sample)
     return rows
 
@@ -347,23 +435,25 @@ def step_medians(rows: list[dict]) -> dict[str, dict[str, float]]:
 
 def markdown_table(rows: list[dict]) -> str:
     lines = [
-        "| method | rows | median s | rows/s | × floor | peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| method | rows | median s | rows/s | × floor | × write floor | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if row["median_seconds"] is None:
-            lines.append(f"| {row['label']} | {row['rows']:,} | failed | – | – | – |")
+            lines.append(f"| {row['label']} | {row['rows']:,} | failed | – | – | – | – |")
             continue
         ratio = f"{row['ratio_to_floor']:.2f}" if row["ratio_to_floor"] is not None else "–"
+        write = row.get("ratio_to_write_floor")
+        write_ratio = f"{write:.2f}" if write is not None else "–"
         lines.append(
             f"| {row['label']} | {row['rows']:,} | {row['median_seconds']:.2f} | "
-            f"{row['rows_per_second']:,} | {ratio} | {row['peak_rss_mib']:.0f} |"
+            f"{row['rows_per_second']:,} | {ratio} | {write_ratio} | {row['peak_rss_mib']:.0f} |"
         )
     return "\n".join(lines)
 
 
 def targets_text(targets: list[Target]) -> str:
-    marks = {True: "met", False: "NOT MET", None: "not measured"}
+    marks = {True: "MET", False: "NOT MET", None: "not measured"}
     return "\n".join(f"- {marks[t.met]}: {t.name} ({t.measured})" for t in targets)
 
 
@@ -377,7 +467,15 @@ def machine() -> dict:
     except OSError:
         pass
     versions = {}
-    for package in ("dagster", "polars", "sqlalchemy", "psycopg", "dlt", "pyarrow"):
+    for package in (
+        "dagster",
+        "polars",
+        "sqlalchemy",
+        "psycopg",
+        "dlt",
+        "pyarrow",
+        "adbc-driver-postgresql",
+    ):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -496,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         slowest = ", ".join(f"{step} {seconds:.1f}" for step, seconds in list(per_step.items())[:5])
         log(f"slowest steps, {method} (median s): {slowest}")
     log("")
-    log("Targets of issue 3 (ratios from this run):")
+    log("Targets of issue 13, and issue 3's that still stand (ratios from this run):")
     log(targets_text(targets))
     result = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
