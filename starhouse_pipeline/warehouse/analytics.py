@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.domain.analytics.frames import TRANSACTIONS_SCHEMA
 from starhouse_pipeline.warehouse.paypal import paypal_side_of_pairs
+from starhouse_pipeline.warehouse.paypal_tables import same_payments
 from starhouse_pipeline.warehouse.tables import (
     products,
     transactions,
@@ -22,9 +23,24 @@ from starhouse_pipeline.warehouse.types import money_sum
 _INSERT_BATCH_ROWS = 5_000
 
 
-def counted_once() -> sa.ColumnElement[bool]:
-    """Not the PayPal side of a payment found in both sources."""
-    return transactions.c.id.not_in(paypal_side_of_pairs())
+def counted_once(table: sa.FromClause = transactions) -> sa.ColumnElement[bool]:
+    """Not the PayPal side of a payment found in both sources (`table`: `transactions` or an
+    alias of it)."""
+    return table.c.id.not_in(paypal_side_of_pairs())
+
+
+def pairs_counted_twice(connection: sa.Connection) -> int:
+    """How many recorded pairs would have both their rows in what the metrics read: the
+    metrics' own predicate, applied to each side of every pair (a few rows, never the table)."""
+    kajabi, paypal = transactions.alias("kajabi_side"), transactions.alias("paypal_side")
+    query = (
+        sa.select(sa.func.count())
+        .select_from(same_payments)
+        .join(kajabi, kajabi.c.id == same_payments.c.kajabi_transaction_id)
+        .join(paypal, paypal.c.id == same_payments.c.paypal_transaction_id)
+        .where(~same_payments.c.ambiguous, counted_once(kajabi), counted_once(paypal))
+    )
+    return connection.execute(query).scalar_one()
 
 
 def read_transactions(connection: sa.Connection) -> pl.DataFrame:

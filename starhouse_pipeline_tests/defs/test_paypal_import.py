@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
+import pytest
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.exports import read, recognize_file
@@ -323,3 +324,17 @@ def test_the_pair_is_found_whichever_export_is_imported_first(
         ),
     )
     assert pairs == [("9001", "1AA11111AA1111111")]
+
+
+def test_the_check_fails_when_the_metrics_would_count_a_pair_twice(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import_both(sqlite_url, tmp_path)
+    engine = create_warehouse_engine(sqlite_url)
+    with engine.connect() as connection:
+        assert warehouse_analytics.pairs_counted_twice(connection) == 0
+        # A metrics read that forgot the record of pairs counts Ann's payment twice.
+        nothing = sa.select(same_payments.c.paypal_transaction_id).where(sa.false())
+        monkeypatch.setattr(warehouse_analytics, "paypal_side_of_pairs", lambda: nothing)
+        assert warehouse_analytics.pairs_counted_twice(connection) == 1
+    engine.dispose()
