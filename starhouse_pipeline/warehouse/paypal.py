@@ -49,10 +49,16 @@ def _completed_sales(source_system: str) -> list[sa.ColumnElement[bool]]:
 
 
 def read_candidates(connection: sa.Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(Kajabi's completed sales charged through PayPal, PayPal's completed payments)."""
+    """(Kajabi's completed sales charged through PayPal, PayPal's completed payments).
+
+    PayPal's are read first: without any, no Kajabi row can pair, and a warehouse of Kajabi
+    rows only is never read whole after each of its imports."""
+    paypal = _read(connection, _completed_sales(PAYPAL))
     through_paypal = sa.func.lower(sa.cast(transactions.c.payment_processor, _AS_TEXT)) == PAYPAL
     kajabi = [*_completed_sales(KAJABI), through_paypal]
-    return _read(connection, kajabi), _read(connection, _completed_sales(PAYPAL))
+    if paypal.is_empty():
+        return pl.DataFrame(schema=_CANDIDATE_SCHEMA).select(INPUT_COLUMNS), paypal
+    return _read(connection, kajabi), paypal
 
 
 def _read(connection: sa.Connection, where: list[sa.ColumnElement[bool]]) -> pl.DataFrame:
