@@ -19,9 +19,7 @@ from starhouse_pipeline.settings import BUSINESS_TIMEZONE, INBOX_DIR, INBOX_DIR_
 
 import_job = dg.define_asset_job(
     "import_job",
-    # With the same-payments record: a Kajabi charge through PayPal imported after PayPal's
-    # row of it must be counted once from this run on.
-    selection=dg.AssetSelection.groups("kajabi_import") | dg.AssetSelection.assets("same_payments"),
+    selection=dg.AssetSelection.groups("kajabi_import"),
     description="Import one Kajabi transactions export into the CRM, with its checks and report.",
     # One process for the whole chain: its steps run one after another anyway, and a
     # process per step would re-import polars and Dagster and re-read every frame.

@@ -171,13 +171,11 @@ class SamePaymentsConfig(dg.Config):
     )
 
 
-# After either source's load: whichever export arrives second completes a pair, so both
-# import jobs run it.
 @dg.asset(
     group_name=PAYPAL_GROUP,
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
-    deps=[loaded_paypal_transactions, "loaded_transactions"],
+    deps=[loaded_paypal_transactions],
 )
 def same_payments(
     context: dg.AssetExecutionContext,
@@ -191,8 +189,7 @@ def same_payments(
     Each pair is recorded in `same_payments` with its evidence (both ids, seconds apart,
     amount) and the PayPal row is counted out of revenue and every metric, so the payment
     counts once. A row with two candidates is recorded as ambiguous and never merged.
-    Recomputed whole from the warehouse after each Kajabi and each PayPal import, so the
-    order of the imports does not matter.
+    Recomputed whole from the warehouse after each PayPal import.
     """
     window = timedelta(minutes=config.window_minutes)
     with warehouse.transaction(dry_run=import_options.dry_run) as connection:

@@ -36,8 +36,6 @@ ALL_CHECKS = {
     "transactions_have_contact_and_product",
     "revenue_counts_completed_only",
     "enrichment_never_overwrote",
-    # The same-payments record runs after every import (PayPal's or Kajabi's).
-    "revenue_counts_each_payment_once",
 }
 
 

@@ -305,27 +305,6 @@ def test_the_comma_separated_download_reads_as_the_tab_separated_one(tmp_path: P
     assert from_commas.skipped.equals(from_tabs.skipped)
 
 
-def test_the_pair_is_found_whichever_export_is_imported_first(
-    sqlite_url: str, tmp_path: Path
-) -> None:
-    paypal = run_import(
-        sqlite_url, _write_paypal(tmp_path / "Download.tsv", PAYPAL_ROWS), job_name=PAYPAL
-    )
-    assert materialization_metadata(paypal, "same_payments")["pairs"] == 0
-
-    kajabi = run_import(sqlite_url, write_export(tmp_path / "kajabi.csv", KAJABI_ROWS))
-
-    assert kajabi.success
-    assert check_results(kajabi)["revenue_counts_each_payment_once"] is True
-    pairs = fetch_all(
-        sqlite_url,
-        sa.select(same_payments.c.kajabi_external_id, same_payments.c.paypal_external_id).where(
-            ~same_payments.c.ambiguous
-        ),
-    )
-    assert pairs == [("9001", "1AA11111AA1111111")]
-
-
 def test_the_check_fails_when_the_metrics_would_count_a_pair_twice(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
