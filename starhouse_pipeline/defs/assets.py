@@ -5,6 +5,8 @@ Each asset reads its inputs, calls the domain's pure functions, writes through t
 warehouse package in one database transaction, and reports counts and a masked preview.
 """
 
+from datetime import timedelta
+
 import dagster as dg
 import polars as pl
 
@@ -29,6 +31,7 @@ from starhouse_pipeline.domain.transactions import (
 from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.settings import ENRICHMENT_SOURCE, SOURCE_SYSTEM
 from starhouse_pipeline.warehouse import bookkeeping, contacts, products, transactions
+from starhouse_pipeline.warehouse import paypal as warehouse_paypal
 
 IMPORT_GROUP = "kajabi_import"
 
@@ -194,7 +197,9 @@ def loaded_transactions(
 
     New transactions are inserted and ones Kajabi changed are updated, each linked to its
     contact and product, with `raw_source` holding the original CSV row and `import_run_id`
-    the run that wrote it. Re-importing the same export changes nothing.
+    the run that wrote it. Re-importing the same export changes nothing. Kajabi charges
+    through PayPal that PayPal's export also holds are recorded as one payment each
+    (`starhouse.same_payments`), so every metric counts them once.
     """
     return load_transactions(
         context,
@@ -218,7 +223,8 @@ def load_transactions(
     product_key: str = "offer_id",
 ) -> dg.Output[LoadOutcome]:
     """Insert an export's new transactions and update the changed ones, keyed on
-    (`source_system`, external id); what is unchanged is only counted."""
+    (`source_system`, external id); what is unchanged is only counted. Then record again
+    which payments sit in both sources (`starhouse.same_payments`)."""
     records = transaction_records(
         validated,
         product_ids,
@@ -246,6 +252,10 @@ def load_transactions(
                 rows_updated=updated,
                 rows_unchanged=changes.unchanged,
             )
+        # In the load's own transaction: whichever source arrives second completes a pair,
+        # and no reader ever sees the new rows without the record of which count once.
+        window = timedelta(minutes=import_options.same_payment_window_minutes)
+        same = warehouse_paypal.record_same_payments(connection, context.run_id, window)
     outcome = LoadOutcome(
         dry_run=dry_run,
         inserted=inserted,
@@ -253,5 +263,13 @@ def load_transactions(
         unchanged=changes.unchanged,
         totals_before=totals_before,
         export=export_facts(validated, source_system),
+        same_payments=same.pairs.height,
+        ambiguous_same_payments=same.ambiguous.height,
     )
-    return dg.Output(outcome, metadata={**outcome.counts, "dry_run": dry_run})
+    metadata = {
+        **outcome.counts,
+        "same_payments": outcome.same_payments,
+        "ambiguous_same_payment_rows": outcome.ambiguous_same_payments,
+        "dry_run": dry_run,
+    }
+    return dg.Output(outcome, metadata=metadata)

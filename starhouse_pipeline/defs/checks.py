@@ -27,7 +27,9 @@ from starhouse_pipeline.domain.contacts import (
 )
 from starhouse_pipeline.domain.formatting import markdown_table, money_by_currency
 from starhouse_pipeline.domain.transactions import ExportFacts, LoadOutcome
+from starhouse_pipeline.warehouse import analytics as warehouse_analytics
 from starhouse_pipeline.warehouse import contacts, transactions
+from starhouse_pipeline.warehouse import paypal as warehouse_paypal
 
 
 def _dry_run_result(check_name: str | None = None) -> dg.AssetCheckResult:
@@ -195,4 +197,26 @@ def no_overwrite_check(contacts_asset: dg.AssetsDefinition) -> dg.AssetChecksDef
 
 
 enrichment_never_overwrote = no_overwrite_check(contact_enrichments)
+
+
+def counted_once_check(load: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    """The blocking check that revenue never counts a payment found in both sources twice."""
+
+    @dg.asset_check(asset=load, name="revenue_counts_each_payment_once", blocking=True)
+    def revenue_counts_each_payment_once(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        """Revenue by month never counts a recorded pair twice: of each payment in both the
+        Kajabi and the PayPal export, only the Kajabi row passes the predicate every metric
+        reads transactions through (`counted_once`). Asked of the pairs only, so it costs the
+        same at a million transactions."""
+        with warehouse.transaction(dry_run=True) as connection:
+            pairs = warehouse_paypal.read_pairs(connection).height
+            twice = warehouse_analytics.pairs_counted_twice(connection)
+        return dg.AssetCheckResult(
+            passed=twice == 0, metadata={"pairs": pairs, "pairs_counted_twice": twice}
+        )
+
+    return revenue_counts_each_payment_once
+
+
+revenue_counts_each_payment_once = counted_once_check(loaded_transactions)
 quarantine_share_within_threshold = TRANSACTIONS_EXPORT.quarantine_gate

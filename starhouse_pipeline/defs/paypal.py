@@ -5,20 +5,21 @@ export's (the spec is `domain/paypal.py`): rows that are not sales are counted p
 skipped, never quarantined. Then the same steps as the Kajabi chain, with PayPal's
 provenance: products by item title (the alias table first), contacts by the payer's email
 (only empty fields filled, `paypal_transaction` as the source), the sales and refunds loaded
-as `source_system = 'paypal'`. Last, `same_payments` finds the payments Kajabi charged
-through PayPal that appear in both exports, so revenue counts each once.
+as `source_system = 'paypal'`, with the payments Kajabi charged through PayPal that appear in
+both exports recorded as one payment each (in the load's transaction, by Kajabi's load too),
+so revenue counts each once.
 """
-
-from datetime import timedelta
-from decimal import Decimal
 
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
-from pydantic import Field
 
 from starhouse_pipeline.defs.assets import enrich_contacts, load_transactions
-from starhouse_pipeline.defs.checks import no_overwrite_check, warehouse_agreement_checks
+from starhouse_pipeline.defs.checks import (
+    counted_once_check,
+    no_overwrite_check,
+    warehouse_agreement_checks,
+)
 from starhouse_pipeline.defs.exports import (
     WAREHOUSE_POOL,
     export_assets,
@@ -27,15 +28,13 @@ from starhouse_pipeline.defs.exports import (
 )
 from starhouse_pipeline.defs.report import ReportSource, import_report_asset
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
-from starhouse_pipeline.domain import cross_source
 from starhouse_pipeline.domain.contacts import ContactOutcome
-from starhouse_pipeline.domain.formatting import markdown_table, money_by_currency
+from starhouse_pipeline.domain.formatting import markdown_table
 from starhouse_pipeline.domain.paypal import ENRICHMENT_SOURCE, PAYPAL_ACTIVITY, SOURCE_SYSTEM
 from starhouse_pipeline.domain.paypal_products import item_titles, resolve_item_titles
 from starhouse_pipeline.domain.report import TITLE_LABELS
 from starhouse_pipeline.domain.transactions import LoadOutcome
 from starhouse_pipeline.domain.validation import ValidatedExport
-from starhouse_pipeline.warehouse import analytics as warehouse_analytics
 from starhouse_pipeline.warehouse import paypal as warehouse_paypal
 from starhouse_pipeline.warehouse import products, transactions
 
@@ -139,7 +138,14 @@ def loaded_paypal_transactions(
     """PayPal's sales and refunds in the CRM's `transactions`, keyed on (`paypal`,
     Transaction ID): Gross as the amount, the UTC time from Date, Time and TimeZone, each
     linked to its contact and (where the title resolves) product, `raw_source` holding the
-    original row (Fee and Net included). Re-importing the same export changes nothing."""
+    original row (Fee and Net included). Re-importing the same export changes nothing.
+
+    In the same transaction, the payments found in both sources are recorded again
+    (`starhouse.same_payments`): a Kajabi sale charged through PayPal and a PayPal payment of
+    the same contact, amount and currency within `same_payment_window_minutes` (import
+    option, default 10) are one payment, its evidence kept (both ids, seconds apart); a row
+    with two candidates is recorded as ambiguous and never merged. The Kajabi load does the
+    same, so the export that arrives second completes a pair whatever the order."""
     return load_transactions(
         context,
         validated_paypal_activity,
@@ -157,89 +163,14 @@ paypal_warehouse_agrees_with_export = warehouse_agreement_checks(
     "loaded_paypal_transactions", "paypal_warehouse_agrees_with_export"
 )
 paypal_enrichment_never_overwrote = no_overwrite_check(paypal_contacts)
-
-
-class SamePaymentsConfig(dg.Config):
-    """How far apart the two records of one payment may be."""
-
-    window_minutes: int = Field(
-        default=int(cross_source.DEFAULT_WINDOW / timedelta(minutes=1)),
-        ge=0,
-        le=24 * 60,
-        description="Largest time between a Kajabi charge through PayPal and PayPal's row of "
-        "the same payment",
-    )
-
-
-@dg.asset(
-    group_name=PAYPAL_GROUP,
-    kinds={"polars", "sql"},
-    pool=WAREHOUSE_POOL,
-    deps=[loaded_paypal_transactions],
-)
-def same_payments(
-    context: dg.AssetExecutionContext,
-    config: SamePaymentsConfig,
-    warehouse: WarehouseResource,
-    import_options: ImportOptions,
-) -> dg.MaterializeResult:
-    """Payments that sit in both sources: a Kajabi sale charged through PayPal and a PayPal
-    payment from the same contact, of the same amount and currency, within the window.
-
-    Each pair is recorded in `same_payments` with its evidence (both ids, seconds apart,
-    amount) and the PayPal row is counted out of revenue and every metric, so the payment
-    counts once. A row with two candidates is recorded as ambiguous and never merged.
-    Recomputed whole from the warehouse after each PayPal import.
-    """
-    window = timedelta(minutes=config.window_minutes)
-    with warehouse.transaction(dry_run=import_options.dry_run) as connection:
-        kajabi, paypal = warehouse_paypal.read_candidates(connection)
-        found = cross_source.same_payments(kajabi, paypal, window)
-        warehouse_paypal.replace_same_payments(connection, found, context.run_id)
-    pairs = found.pairs
-    return dg.MaterializeResult(
-        metadata={
-            "pairs": pairs.height,
-            "ambiguous_rows": found.ambiguous.height,
-            "counted_once": money_by_currency(_amount_by_currency(pairs)),
-            "window_minutes": config.window_minutes,
-            "pairs_sample": dg.MetadataValue.md(
-                markdown_table(
-                    pairs.head(10).select(
-                        "kajabi_external_id", "paypal_external_id", "seconds_apart", "amount"
-                    )
-                )
-            ),
-            "dry_run": import_options.dry_run,
-        }
-    )
-
-
-def _amount_by_currency(pairs: pl.DataFrame) -> dict[str, Decimal]:
-    if pairs.is_empty():
-        return {}
-    return dict(pairs.group_by("currency").agg(pl.col("amount").sum()).iter_rows())
-
-
-@dg.asset_check(asset=same_payments, blocking=True)
-def revenue_counts_each_payment_once(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """Revenue by month never counts a recorded pair twice: of each pair, only the Kajabi
-    row passes the predicate every metric reads transactions through (`counted_once`).
-
-    Asked of the pairs only (a few rows), so it costs the same at a million transactions."""
-    with warehouse.transaction(dry_run=True) as connection:
-        pairs = warehouse_paypal.read_pairs(connection).height
-        twice = warehouse_analytics.pairs_counted_twice(connection)
-    return dg.AssetCheckResult(
-        passed=twice == 0, metadata={"pairs": pairs, "pairs_counted_twice": twice}
-    )
+paypal_revenue_counts_each_payment_once = counted_once_check(loaded_paypal_transactions)
 
 
 def _same_payments_note(connection: sa.Connection) -> list[str]:
     pairs = warehouse_paypal.read_pairs(connection).height
     return [
         f"{pairs} of the warehouse's PayPal payments are also in the Kajabi export: each "
-        "counts once (table starhouse.same_payments; asset same_payments)"
+        "counts once (table starhouse.same_payments)"
     ]
 
 
@@ -257,7 +188,6 @@ paypal_import_report = import_report_asset(
         product_labels=TITLE_LABELS,
         notes=_same_payments_note,
     ),
-    deps=[same_payments],
 )
 
 

@@ -122,6 +122,8 @@ class ImportOptions(dg.ConfigurableResource):
 
     `max_quarantine_share` is the largest share of an export's rows that may be quarantined
     before the run stops ahead of the load (0.01: more than 1% stops it).
+    `same_payment_window_minutes` is how far apart a Kajabi charge through PayPal and PayPal's
+    row of it may be to count as one payment (docs/paypal.md).
     `allow_sample_in_this_warehouse` lets the bundled sample data into a warehouse other than
     the embedded demo one (see `samples.guard`); leave it off for a real CRM.
     """
@@ -132,6 +134,13 @@ class ImportOptions(dg.ConfigurableResource):
         ge=0.0,
         le=1.0,
         description="Largest share of rows that may be quarantined before the load stops",
+    )
+    same_payment_window_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=24 * 60,
+        description="Largest time between a Kajabi charge through PayPal and PayPal's row of "
+        "the same payment, for them to count as one payment",
     )
     allow_sample_in_this_warehouse: bool = Field(
         default=False,

@@ -155,6 +155,9 @@ class LoadOutcome:
     unchanged: int
     totals_before: pl.DataFrame
     export: ExportFacts
+    # The payments found in both sources once this load was in (pairs; ambiguous rows).
+    same_payments: int = 0
+    ambiguous_same_payments: int = 0
 
     @property
     def counts(self) -> dict[str, int]:

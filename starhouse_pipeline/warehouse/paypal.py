@@ -9,10 +9,13 @@ never leaves a stale pair behind.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 import sqlalchemy as sa
 
 from starhouse_pipeline.domain.cross_source import INPUT_COLUMNS, SamePayments
+from starhouse_pipeline.domain.cross_source import same_payments as same_payments_in
 from starhouse_pipeline.domain.fields import MONEY
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.paypal import SOURCE_SYSTEM as PAYPAL
@@ -68,6 +71,16 @@ def _read(connection: sa.Connection, where: list[sa.ColumnElement[bool]]) -> pl.
     ]
     rows = connection.execute(sa.select(*columns).where(*where)).all()
     return pl.DataFrame(rows, schema=_CANDIDATE_SCHEMA, orient="row").select(INPUT_COLUMNS)
+
+
+def record_same_payments(connection: sa.Connection, run_id: str, window: timedelta) -> SamePayments:
+    """Find the payments in both sources as `transactions` holds them now and record them in
+    place of the previous record (in the caller's transaction, with the load that changed
+    them)."""
+    kajabi, paypal = read_candidates(connection)
+    found = same_payments_in(kajabi, paypal, window)
+    replace_same_payments(connection, found, run_id)
+    return found
 
 
 def replace_same_payments(connection: sa.Connection, found: SamePayments, run_id: str) -> None:

@@ -36,6 +36,7 @@ ALL_CHECKS = {
     "transactions_have_contact_and_product",
     "revenue_counts_completed_only",
     "enrichment_never_overwrote",
+    "revenue_counts_each_payment_once",
 }
 
 

@@ -188,7 +188,7 @@ def test_a_payment_in_both_sources_counts_once_and_ambiguous_ones_are_never_merg
         ("9003", "3CC33333CC3333333", 180, D("30.00"), True),
         ("9004", "3CC33333CC3333333", -120, D("30.00"), True),
     ]
-    assert materialization_metadata(paypal, "same_payments")["pairs"] == 1
+    assert materialization_metadata(paypal, "loaded_paypal_transactions")["same_payments"] == 1
     engine = create_warehouse_engine(database_url)
     with engine.connect() as connection:
         counted = warehouse_analytics.read_transactions(connection)
@@ -259,7 +259,7 @@ def test_the_bundled_sample_imports_beside_the_kajabi_sample(sqlite_url: str) ->
     # The generator's mix: 280 sales and refunds, 121 rows that are not sales.
     assert tuple(validated[key] for key in counts) == (401, 280, 121, 0, 0)
     # The generator wrote 35 of the Kajabi sample's PayPal charges again.
-    assert materialization_metadata(result, "same_payments")["pairs"] == 35
+    assert materialization_metadata(result, "loaded_paypal_transactions")["same_payments"] == 35
     report = materialization_metadata(result, "paypal_import_report")["report"]
     assert report.startswith("# PayPal import report")
     assert "| skipped (not sales) | 121 |" in report
@@ -303,6 +303,28 @@ def test_the_comma_separated_download_reads_as_the_tab_separated_one(tmp_path: P
     assert recognize_file(commas) is PAYPAL_ACTIVITY
     assert from_commas.valid.drop(ROW_HASH).equals(from_tabs.valid.drop(ROW_HASH))
     assert from_commas.skipped.equals(from_tabs.skipped)
+
+
+def test_the_pair_is_found_whichever_export_is_imported_first(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    paypal = run_import(
+        sqlite_url, _write_paypal(tmp_path / "Download.tsv", PAYPAL_ROWS), job_name=PAYPAL
+    )
+    assert materialization_metadata(paypal, "loaded_paypal_transactions")["same_payments"] == 0
+
+    kajabi = run_import(sqlite_url, write_export(tmp_path / "kajabi.csv", KAJABI_ROWS))
+
+    assert kajabi.success
+    assert check_results(kajabi)["revenue_counts_each_payment_once"] is True
+    assert materialization_metadata(kajabi, "loaded_transactions")["same_payments"] == 1
+    pairs = fetch_all(
+        sqlite_url,
+        sa.select(same_payments.c.kajabi_external_id, same_payments.c.paypal_external_id).where(
+            ~same_payments.c.ambiguous
+        ),
+    )
+    assert pairs == [("9001", "1AA11111AA1111111")]
 
 
 def test_the_check_fails_when_the_metrics_would_count_a_pair_twice(
