@@ -117,20 +117,32 @@ def map_header(
     )
 
 
+def header_fields(line: str, delimiter: str) -> list[str]:
+    """`line` split as a header row under `delimiter`; none when it does not parse so."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+def recognize_line(
+    line: str, specs: Sequence[ExportSpec], *, except_delimiter: str | None = None
+) -> ExportSpec | None:
+    """The export whose header `line` is, under any of that export's separators (but
+    `except_delimiter`)."""
+    for spec in specs:
+        for delimiter in (spec.delimiter, *spec.other_delimiters):
+            if delimiter != except_delimiter and recognize(header_fields(line, delimiter), [spec]):
+                return spec
+    return None
+
+
 def with_delimiter_of(spec: ExportSpec, header_line: str) -> ExportSpec:
     """`spec` read with whichever of its separators splits `header_line` into its header
     (its own delimiter when none does, so the reader's message names that one)."""
-    for delimiter in spec.other_delimiters:
-        try:
-            header = next(csv.reader([header_line], delimiter=delimiter), [])
-        except csv.Error:
-            continue
-        if (
-            recognize(header, [spec]) is not None
-            and recognize(next(csv.reader([header_line], delimiter=spec.delimiter), []), [spec])
-            is None
-        ):
-            return replace(spec, delimiter=delimiter)
+    for delimiter in (spec.delimiter, *spec.other_delimiters):
+        if recognize(header_fields(header_line, delimiter), [spec]) is not None:
+            return spec if delimiter == spec.delimiter else replace(spec, delimiter=delimiter)
     return spec
 
 

@@ -6,10 +6,9 @@ list it here, then give it a planner and assets (see docs/architecture.md).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from starhouse_pipeline.domain.export_spec import ExportSpec, recognize
+from starhouse_pipeline.domain.export_spec import ExportSpec, recognize_line
 from starhouse_pipeline.domain.kajabi_transactions import TRANSACTIONS
 from starhouse_pipeline.domain.paypal import PAYPAL_ACTIVITY
 from starhouse_pipeline.domain.people import PEOPLE
@@ -31,15 +30,6 @@ def read_transactions_export(path: str | Path) -> RawExport:
 def recognize_file(path: Path) -> ExportSpec | None:
     """Which known export a file is, by its header line (None for anything else)."""
     try:
-        line = first_line(path)
+        return recognize_line(first_line(path), KNOWN_EXPORTS)
     except OSError:
         return None
-    for spec in KNOWN_EXPORTS:
-        for delimiter in (spec.delimiter, *spec.other_delimiters):
-            try:
-                header = next(csv.reader([line], delimiter=delimiter), [])
-            except csv.Error:
-                continue
-            if recognize(header, [spec]) is not None:
-                return spec
-    return None

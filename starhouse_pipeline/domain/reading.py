@@ -32,7 +32,7 @@ from starhouse_pipeline.domain.export_spec import (
     HeaderMapping,
     is_unnamed_column,
     map_header,
-    recognize,
+    recognize_line,
     with_delimiter_of,
 )
 from starhouse_pipeline.domain.fields import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
@@ -203,8 +203,9 @@ def read_export(
     if not path.is_file():
         raise ExportFileError(f"{path}: no such file")
     file, streamable = inspect_export_file(path, spec)
-    spec = with_delimiter_of(spec, first_line(path))
-    _refuse_another_sources_export(path, spec, others)
+    header_line = first_line(path)
+    spec = with_delimiter_of(spec, header_line)
+    _refuse_another_sources_export(path.name, header_line, spec, others)
     if streamable:
         with path.open("rb") as stream:
             scan = _scan_records(path.name, _TrackedLines(stream), spec.delimiter)
@@ -508,23 +509,19 @@ def first_line(path: Path) -> str:
 
 
 def _refuse_another_sources_export(
-    path: Path, spec: ExportSpec, others: tuple[ExportSpec, ...]
+    file_name: str, header_line: str, spec: ExportSpec, others: tuple[ExportSpec, ...]
 ) -> None:
-    """A file whose first line is another export's header under that export's separator (a
-    PayPal download given to the Kajabi import, or the reverse) is named for what it is."""
-    line = first_line(path)
-    for other in others:
-        if other.name == spec.name or other.delimiter == spec.delimiter:
-            continue
-        try:
-            header = next(csv.reader([line], delimiter=other.delimiter), [])
-        except csv.Error:  # not that export's header: the reader proper says what it is
-            continue
-        if recognize(header, [other]) is not None:
-            raise ExportContractError(
-                f"{path.name}: this is a {other.name} export, not a {spec.name} export; "
-                "import it with its own command or job"
-            )
+    """A file whose first line is another export's header under a separator not this
+    export's (a PayPal download given to the Kajabi import, or the reverse) is named for what
+    it is; under this export's own separator, `map_header` says what it looks like."""
+    other = recognize_line(
+        header_line, [o for o in others if o.name != spec.name], except_delimiter=spec.delimiter
+    )
+    if other is not None:
+        raise ExportContractError(
+            f"{file_name}: this is a {other.name} export, not a {spec.name} export; "
+            "import it with its own command or job"
+        )
 
 
 def _drop_empty_unnamed_columns(raw: RawExport) -> RawExport:
