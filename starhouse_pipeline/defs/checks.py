@@ -209,7 +209,7 @@ def counted_once_check(load: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
         reads transactions through (`counted_once`). Asked of the pairs only, so it costs the
         same at a million transactions."""
         with warehouse.transaction(dry_run=True) as connection:
-            pairs = warehouse_paypal.read_pairs(connection).height
+            pairs = warehouse_paypal.count_pairs(connection)
             twice = warehouse_analytics.pairs_counted_twice(connection)
         return dg.AssetCheckResult(
             passed=twice == 0, metadata={"pairs": pairs, "pairs_counted_twice": twice}

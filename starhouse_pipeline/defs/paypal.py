@@ -166,8 +166,8 @@ paypal_enrichment_never_overwrote = no_overwrite_check(paypal_contacts)
 paypal_revenue_counts_each_payment_once = counted_once_check(loaded_paypal_transactions)
 
 
-def _same_payments_note(connection: sa.Connection) -> list[str]:
-    pairs = warehouse_paypal.read_pairs(connection).height
+def _same_payments_note(load: LoadOutcome) -> list[str]:
+    pairs = load.same_payments
     return [
         f"{pairs} of the warehouse's PayPal payments are also in the Kajabi export: each "
         "counts once (table starhouse.same_payments)"

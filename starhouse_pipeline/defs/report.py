@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-import sqlalchemy as sa
 from pydantic import Field
 
 from starhouse_pipeline.defs.assets import IMPORT_GROUP
@@ -77,8 +76,8 @@ class ReportSource:
     contacts: str
     load: str
     product_labels: dict[str, tuple[str, str]]
-    # Extra lines for the top of the report, read from the warehouse after the load.
-    notes: Callable[[sa.Connection], list[str]] = lambda _connection: []
+    # Extra lines for the top of the report, from what the load did.
+    notes: Callable[[LoadOutcome], list[str]] = lambda _load: []
 
 
 def import_report_asset(
@@ -117,7 +116,6 @@ def import_report_asset(
     ) -> dg.MaterializeResult:
         with warehouse.transaction(dry_run=True) as connection:
             totals_after = transactions.totals_by_source_system(connection)
-            notes = source.notes(connection)
         inputs = ImportReportInputs(
             file_name=validated.file.name,
             file_sha256=validated.file.sha256,
@@ -132,7 +130,7 @@ def import_report_asset(
             contact_counts=dict(contacts.counts),
             totals_before=load.totals_before,
             totals_after=totals_after,
-            notes=[*notes, ANALYTICS_NOTE, *dashboard_note(context.instance)],
+            notes=[*source.notes(load), ANALYTICS_NOTE, *dashboard_note(context.instance)],
             title=source.title,
             source_name=source.source_name,
             product_key=source.product_key,

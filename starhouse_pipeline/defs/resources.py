@@ -2,11 +2,13 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import dagster as dg
 import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
 
+from starhouse_pipeline.domain.cross_source import DEFAULT_WINDOW
 from starhouse_pipeline.domain.masking import mask_free_text
 from starhouse_pipeline.samples.guard import SampleRefused, refuse_sample_outside_embedded
 from starhouse_pipeline.warehouse.engine import create_warehouse_engine, database_url, redacted
@@ -136,7 +138,7 @@ class ImportOptions(dg.ConfigurableResource):
         description="Largest share of rows that may be quarantined before the load stops",
     )
     same_payment_window_minutes: int = Field(
-        default=10,
+        default=int(DEFAULT_WINDOW / timedelta(minutes=1)),
         ge=0,
         le=24 * 60,
         description="Largest time between a Kajabi charge through PayPal and PayPal's row of "

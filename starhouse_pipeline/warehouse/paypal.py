@@ -103,11 +103,8 @@ def paypal_side_of_pairs() -> sa.Select:
     return sa.select(same_payments.c.paypal_transaction_id).where(~same_payments.c.ambiguous)
 
 
-def read_pairs(connection: sa.Connection) -> pl.DataFrame:
-    rows = connection.execute(
-        sa.select(
-            same_payments.c.kajabi_transaction_id, same_payments.c.paypal_transaction_id
-        ).where(~same_payments.c.ambiguous)
-    ).all()
-    schema = {"kajabi_transaction_id": CRM_KEY, "paypal_transaction_id": CRM_KEY}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+def count_pairs(connection: sa.Connection) -> int:
+    """How many payments are recorded as being in both sources (ambiguous rows not)."""
+    return connection.execute(
+        sa.select(sa.func.count()).select_from(paypal_side_of_pairs().subquery())
+    ).scalar_one()
