@@ -14,8 +14,6 @@ from starhouse_pipeline.settings import PIPELINE_SCHEMA
 from starhouse_pipeline.warehouse.tables import metadata, own_id_column
 from starhouse_pipeline.warehouse.types import CrmKey, Money, UtcDateTime
 
-_OWN = {"schema": PIPELINE_SCHEMA}
-
 product_aliases = sa.Table(
     "product_aliases",
     metadata,
@@ -23,7 +21,7 @@ product_aliases = sa.Table(
     sa.Column("title", sa.Text, nullable=False, unique=True),
     sa.Column("product_id", CrmKey, sa.ForeignKey("products.id"), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
-    **_OWN,
+    schema=PIPELINE_SCHEMA,
 )
 
 # One row per pair (`ambiguous` false) or per candidate of an ambiguous row (true, never
@@ -43,7 +41,7 @@ same_payments = sa.Table(
     sa.Column("ambiguous", sa.Boolean, nullable=False),
     sa.Column("recorded_by_run_id", sa.Text, nullable=False),
     sa.Column("recorded_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
-    **_OWN,
+    schema=PIPELINE_SCHEMA,
 )
 
 PAYPAL_TABLES = (product_aliases, same_payments)

@@ -9,20 +9,15 @@ from starhouse_pipeline.settings import PIPELINE_SCHEMA
 from starhouse_pipeline.warehouse.tables import metadata, own_id_column
 from starhouse_pipeline.warehouse.types import CrmKey, UtcDateTime
 
-# The pipeline's own table; references to CRM rows have the CRM's key type.
-IdType = CrmKey
-_OWN = {"schema": PIPELINE_SCHEMA}
-
-
 contact_conflicts = sa.Table(
     "contact_conflicts",
     metadata,
     own_id_column(),
-    sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("contact_id", CrmKey, sa.ForeignKey("contacts.id"), nullable=False),
     sa.Column("field", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("run_id", sa.Text, nullable=False),
     sa.Column("reported_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
-    **_OWN,
+    schema=PIPELINE_SCHEMA,
 )
 sa.Index("ix_contact_conflicts_run_id", contact_conflicts.c.run_id)

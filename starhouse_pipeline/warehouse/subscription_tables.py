@@ -8,11 +8,6 @@ from starhouse_pipeline.settings import PIPELINE_SCHEMA
 from starhouse_pipeline.warehouse.tables import JsonDocument, metadata, own_id_column
 from starhouse_pipeline.warehouse.types import CrmKey, Money, UtcDateTime
 
-# The pipeline's own table; references to CRM rows have the CRM's key type.
-IdType = CrmKey
-_OWN = {"schema": PIPELINE_SCHEMA}
-
-
 # The Kajabi Subscriptions export as imported (the CRM's own `subscriptions` table, where
 # it has one, is filled from it by `warehouse/crm_subscriptions.py`).
 subscriptions = sa.Table(
@@ -21,8 +16,8 @@ subscriptions = sa.Table(
     own_id_column(),
     sa.Column("source_system", sa.Text, nullable=False),
     sa.Column("external_subscription_id", sa.Text, nullable=False),
-    sa.Column("contact_id", IdType, sa.ForeignKey("contacts.id")),
-    sa.Column("product_id", IdType, sa.ForeignKey("products.id")),
+    sa.Column("contact_id", CrmKey, sa.ForeignKey("contacts.id")),
+    sa.Column("product_id", CrmKey, sa.ForeignKey("products.id")),
     sa.Column("kajabi_customer_id", sa.Text),
     sa.Column("kajabi_offer_id", sa.Text),
     sa.Column("offer_title", sa.Text),
@@ -43,7 +38,7 @@ subscriptions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False, server_default=sa.func.now()),
     sa.Column("updated_at", UtcDateTime),
     sa.UniqueConstraint("source_system", "external_subscription_id"),
-    **_OWN,
+    schema=PIPELINE_SCHEMA,
 )
 sa.Index("ix_kajabi_subscriptions_contact_id", subscriptions.c.contact_id)
 sa.Index("ix_kajabi_subscriptions_product_id", subscriptions.c.product_id)
