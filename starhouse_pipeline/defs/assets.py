@@ -6,11 +6,12 @@ warehouse package in one database transaction, and reports counts and a masked p
 """
 
 from datetime import timedelta
+from functools import partial
 
 import dagster as dg
 import polars as pl
 
-from starhouse_pipeline.defs.exports import WAREHOUSE_POOL, export_assets
+from starhouse_pipeline.defs.exports import WAREHOUSE_POOL, HeldRows, export_assets
 from starhouse_pipeline.defs.io import FRAME_COLUMNS
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
@@ -23,6 +24,7 @@ from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.transactions import (
     LOAD_COLUMNS,
+    UNCHANGED_COLUMNS,
     LoadOutcome,
     export_facts,
     record_batches,
@@ -59,6 +61,16 @@ def _masked_preview(valid: pl.DataFrame, rows: int = 5) -> pl.DataFrame:
     )
 
 
+def held_transactions(source_system: str) -> HeldRows:
+    """How `transactions` tells the rows of `source_system` it holds as they are (the
+    transactions exports of every source), keeping what the checks and report sum."""
+    return HeldRows(
+        holds_any=partial(transactions.holds_rows_of, source_system=source_system),
+        not_held=partial(transactions.fingerprints_not_held, source_system=source_system),
+        columns=UNCHANGED_COLUMNS,
+    )
+
+
 # The chain's first two assets, as every export has them; their names are the client's and
 # persist in run history.
 TRANSACTIONS_EXPORT = export_assets(
@@ -69,6 +81,7 @@ TRANSACTIONS_EXPORT = export_assets(
     refusals=transactions.refused_by_crm,
     resolves_earlier_quarantine=True,
     preview=_masked_preview,
+    held=held_transactions(SOURCE_SYSTEM),
 )
 raw_kajabi_csv = TRANSACTIONS_EXPORT.raw
 validated_transactions = TRANSACTIONS_EXPORT.validated
@@ -235,9 +248,12 @@ def load_transactions(
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         totals_before = transactions.totals_by_source_system(connection)
+        # Asked again under the write lock, of the rows to write only: another import may
+        # have loaded some of them since this one's validation told the unchanged rows apart.
         not_held_as_is = transactions.keys_not_held_as_they_are(connection, records)
         changes = classify_changes(records, not_held_as_is)
         inserted, updated = changes.new.height, changes.changed.height
+        unchanged = changes.unchanged + validated.unchanged.height
         if not dry_run:
             inserted = transactions.insert_new(
                 connection, record_batches(changes.new, validated), context.run_id
@@ -250,7 +266,7 @@ def load_transactions(
                 context.run_id,
                 rows_new=inserted,
                 rows_updated=updated,
-                rows_unchanged=changes.unchanged,
+                rows_unchanged=unchanged,
             )
         # In the load's own transaction: whichever source arrives second completes a pair,
         # and no reader ever sees the new rows without the record of which count once.
@@ -260,7 +276,7 @@ def load_transactions(
         dry_run=dry_run,
         inserted=inserted,
         updated=updated,
-        unchanged=changes.unchanged,
+        unchanged=unchanged,
         totals_before=totals_before,
         export=export_facts(validated, source_system),
         same_payments=same.pairs.height,

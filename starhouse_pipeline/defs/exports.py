@@ -26,6 +26,8 @@ from starhouse_pipeline.domain.reading import RawExport
 from starhouse_pipeline.domain.report import quarantine_by_rule
 from starhouse_pipeline.domain.validation import (
     ValidatedExport,
+    fingerprint_rows,
+    held_as_they_are,
     quarantine_refused,
     validate_export,
 )
@@ -36,6 +38,20 @@ EXPORTS_GROUP = "kajabi_exports"
 WAREHOUSE_POOL = "starhouse_warehouse"
 # What the CRM's own constraints refuse of an export's valid rows: (line, rule, reason).
 Refusals = Callable[[sa.Connection, pl.DataFrame], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class HeldRows:
+    """How the warehouse tells which of an export's rows it already holds as they are.
+
+    `holds_any`: whether it holds any row of this source (if not, nothing is compared);
+    `not_held`: given the rows' fingerprints (id, row hash), the ids it lacks or holds with
+    another hash, as (id, held); `columns`: the typed columns kept of each unchanged row.
+    """
+
+    holds_any: Callable[[sa.Connection], bool]
+    not_held: Callable[[sa.Connection, pl.DataFrame], pl.DataFrame]
+    columns: tuple[str, ...]
 
 
 class ExportConfig(dg.Config):
@@ -70,6 +86,7 @@ def export_assets(
     resolves_earlier_quarantine: bool = False,
     preview: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     gate_stops_load: bool = True,
+    held: HeldRows | None = None,
 ) -> ExportAssets:
     """The raw and validated assets of `spec`'s export, and the gate between them and the load.
 
@@ -78,11 +95,16 @@ def export_assets(
     quarantined rows this export deals with (ids are unique per export only where that is
     true of the ids); `preview` shows a few valid rows, masked, in the metadata.
     `gate_stops_load`: whether a quarantine above the threshold stops the run before the
-    load (an error) or only warns.
+    load (an error) or only warns. `held`: how the warehouse says which rows it already holds
+    as they are, so only the others are typed and checked (None: every row is).
     """
     raw = _raw_asset(spec, raw_name, group)
     validated = _validated_asset(
-        spec, raw_name, validated_name, group, refusals, resolves_earlier_quarantine, preview
+        spec,
+        raw_name,
+        validated_name,
+        group,
+        _ValidationSteps(refusals, resolves_earlier_quarantine, preview, held),
     )
     return ExportAssets(raw, validated, _quarantine_gate(validated, gate_stops_load))
 
@@ -127,14 +149,18 @@ def _raw_metadata(raw: RawExport) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class _ValidationSteps:
+    """What an export's validated asset does besides validating (see `export_assets`)."""
+
+    refusals: Refusals | None
+    resolves_earlier_quarantine: bool
+    preview: Callable[[pl.DataFrame], pl.DataFrame] | None
+    held: HeldRows | None
+
+
 def _validated_asset(
-    spec: ExportSpec,
-    raw_name: str,
-    name: str,
-    group: str,
-    refusals: Refusals | None,
-    resolves_earlier_quarantine: bool,
-    preview: Callable[[pl.DataFrame], pl.DataFrame] | None,
+    spec: ExportSpec, raw_name: str, name: str, group: str, steps: _ValidationSteps
 ) -> dg.AssetsDefinition:
     @dg.asset(
         name=name,
@@ -142,15 +168,7 @@ def _validated_asset(
         kinds={"polars", "pandera"} if spec.model is not None else {"polars"},
         pool=WAREHOUSE_POOL,
         ins={"raw": dg.AssetIn(raw_name)},
-        description=f"""The {spec.name} export's rows typed and checked: exact amounts, UTC
-        times, mapped codes.
-
-        Rows that break a rule, or that the CRM's own constraints would refuse (its CHECKs and
-        enum types, read from the database), are written to `quarantined_rows` with file, line,
-        rule and the raw row; good rows go on. Identical repeats of a row collapse to one; rows
-        that repeat a key with different values are all quarantined. Rows that are read but not
-        imported (not sales) are counted per kind. A constraint refusing what every row carries
-        fails the run here, before anything is written.""",
+        description=_validated_description(spec, steps),
     )
     def validated_export(
         context: dg.AssetExecutionContext,
@@ -158,24 +176,63 @@ def _validated_asset(
         warehouse: WarehouseResource,
         import_options: ImportOptions,
     ) -> dg.Output[ValidatedExport]:
-        validated = validate_export(raw)
+        validated = validate_export(raw, _unchanged_rows(raw, warehouse, steps.held))
         resolved = 0
         with warehouse.transaction(dry_run=import_options.dry_run) as connection:
-            if refusals is not None:
-                validated = _without_refused(connection, validated, refusals)
+            if steps.refusals is not None:
+                validated = _without_refused(connection, validated, steps.refusals)
             bookkeeping.record_validated_export(connection, context.run_id, validated)
-            if resolves_earlier_quarantine:
+            if steps.resolves_earlier_quarantine:
                 # Resolved with the new quarantine, under the same lock, so concurrent imports
                 # agree on which verdict is the latest (this run's own rows never are).
                 resolved = bookkeeping.resolve_quarantine(
                     connection, context.run_id, validated.file, validated.seen_ids()
                 )
         metadata = validated_metadata(validated) | {"earlier_quarantine_resolved": resolved}
-        if preview is not None:
-            metadata["preview"] = dg.MetadataValue.md(markdown_table(preview(validated.valid)))
+        if steps.preview is not None:
+            metadata["preview"] = dg.MetadataValue.md(
+                markdown_table(steps.preview(validated.valid))
+            )
         return dg.Output(validated, metadata=metadata)
 
     return validated_export
+
+
+def _validated_description(spec: ExportSpec, steps: _ValidationSteps) -> str:
+    unchanged = (
+        "Rows the warehouse already holds exactly as they are (same id, same SHA-256 of the "
+        "original row) are counted as unchanged and not typed again; the checks still sum "
+        "them from the export.\n\n"
+        if steps.held is not None
+        else ""
+    )
+    return (
+        f"The {spec.name} export's rows typed and checked: exact amounts, UTC times, mapped "
+        f"codes.\n\n{unchanged}"
+        "Rows that break a rule, or that the CRM's own constraints would refuse (its CHECKs "
+        "and enum types, read from the database), are written to `quarantined_rows` with "
+        "file, line, rule and the raw row; good rows go on. Identical repeats of a row "
+        "collapse to one; rows that repeat a key with different values are all quarantined. "
+        "Rows that are read but not imported (not sales) are counted per kind. A constraint "
+        "refusing what every row carries fails the run here, before anything is written."
+    )
+
+
+def _unchanged_rows(
+    raw: RawExport, warehouse: WarehouseResource, held: HeldRows | None
+) -> pl.DataFrame | None:
+    """The rows the warehouse holds as they are; None when it holds nothing of this source
+    (a first import) or the export has no such shortcut."""
+    if held is None:
+        return None
+    # Only reads (and a temporary table): no write lock, rolled back. The load asks again,
+    # under the lock, of the rows it writes.
+    with warehouse.transaction(dry_run=True) as connection:
+        if not held.holds_any(connection):
+            return None
+        fingerprints = fingerprint_rows(raw, held.columns)
+        not_held = held.not_held(connection, fingerprints)
+    return held_as_they_are(fingerprints, not_held, raw.spec.id_column)
 
 
 def _without_refused(
@@ -192,6 +249,7 @@ def validated_metadata(validated: ValidatedExport) -> dict:
     """Counts, the quarantine per rule and a masked sample of it: no personal data."""
     counts = {
         "rows_read": validated.rows_read,
+        "unchanged": validated.unchanged.height,  # held by the warehouse as they are
         "valid": validated.valid.height,
         "quarantined": validated.quarantined.height,
         "duplicates_collapsed": len(validated.collapsed_lines),
@@ -199,17 +257,14 @@ def validated_metadata(validated: ValidatedExport) -> dict:
     }
     return {
         **summary_line(
-            f"{count(validated.rows_read)} rows read: {count(validated.valid.height)} valid, "
+            f"{count(validated.rows_read)} rows read: {_unchanged_words(validated)}"
+            f"{count(validated.valid.height)} valid, "
             f"{count(validated.quarantined.height)} quarantined, "
             f"{count(len(validated.collapsed_lines))} identical duplicates collapsed, "
             f"{count(validated.skipped_rows)} skipped (not imported)."
         ),
         "counts": dg.MetadataValue.md(markdown_table(counts_frame(counts, {}, dry_run=False))),
-        "rows_read": validated.rows_read,
-        "valid": validated.valid.height,
-        "quarantined": validated.quarantined.height,
-        "duplicates_collapsed": len(validated.collapsed_lines),
-        "skipped": validated.skipped_rows,
+        **counts,
         "skipped_by_kind": dg.MetadataValue.md(markdown_table(validated.skipped)),
         "quarantine_by_rule": dg.MetadataValue.md(
             markdown_table(quarantine_by_rule(validated.quarantined))
@@ -218,6 +273,12 @@ def validated_metadata(validated: ValidatedExport) -> dict:
             markdown_table(masked_sample(validated.quarantined, validated.spec.email_column))
         ),
     }
+
+
+def _unchanged_words(validated: ValidatedExport) -> str:
+    if validated.unchanged.is_empty():
+        return ""
+    return f"{count(validated.unchanged.height)} unchanged (held by the warehouse as they are), "
 
 
 def masked_preview(valid: pl.DataFrame, columns: Mapping[str, str], rows: int = 5) -> pl.DataFrame:

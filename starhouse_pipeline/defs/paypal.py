@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from starhouse_pipeline.defs.assets import enrich_contacts, load_transactions
+from starhouse_pipeline.defs.assets import enrich_contacts, held_transactions, load_transactions
 from starhouse_pipeline.defs.checks import (
     counted_once_check,
     no_overwrite_check,
@@ -68,6 +68,7 @@ PAYPAL_EXPORT = export_assets(
     refusals=_refused_by_crm,
     resolves_earlier_quarantine=True,
     preview=_preview,
+    held=held_transactions(SOURCE_SYSTEM),
 )
 raw_paypal_activity = PAYPAL_EXPORT.raw
 validated_paypal_activity = PAYPAL_EXPORT.validated

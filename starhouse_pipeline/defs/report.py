@@ -60,10 +60,6 @@ class ReportConfig(dg.Config):
         return Path(self.reports_dir or os.environ.get(REPORTS_DIR_ENV) or REPORTS_DIR)
 
 
-# The report reads a few columns of the valid rows, never all of them.
-_REPORT_COLUMNS = {FRAME_COLUMNS: {"valid": [LINE_COLUMN, *REPORT_COLUMNS]}}
-
-
 @dataclass(frozen=True)
 class ReportSource:
     """The assets an import report reads, and how it names its products' matches."""
@@ -94,6 +90,7 @@ def import_report_asset(
         ins={
             "validated": dg.AssetIn(
                 source.validated,
+                # A few columns of the valid rows, never all of them.
                 metadata={FRAME_COLUMNS: {"valid": [LINE_COLUMN, *REPORT_COLUMNS]}},
             ),
             "products": dg.AssetIn(source.products),
@@ -121,7 +118,7 @@ def import_report_asset(
             file_sha256=validated.file.sha256,
             run_id=context.run_id,
             dry_run=load.dry_run,
-            valid=validated.valid,
+            valid=validated.valid_or_unchanged(REPORT_COLUMNS),
             rows_read=validated.rows_read,
             quarantined=validated.quarantined,
             collapsed=len(validated.collapsed_lines),

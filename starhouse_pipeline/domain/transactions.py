@@ -12,6 +12,7 @@ from starhouse_pipeline.domain import reconciliation
 from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.keys import CRM_KEY
+from starhouse_pipeline.domain.report import REPORT_COLUMNS
 from starhouse_pipeline.domain.validation import (
     RAW_JSON,
     ROW_HASH,
@@ -55,6 +56,18 @@ FROM_VALID_ROW = {
 # What `transaction_records` and `export_facts` read of each valid row (offer and email link
 # the record to its product and contact).
 LOAD_COLUMNS = (*FROM_VALID_ROW.values(), "offer_id", "email")
+# What the checks (`export_facts`) read of every row the warehouse is to hold.
+FACT_COLUMNS = (
+    "external_transaction_id",
+    "offer_id",
+    "transaction_type",
+    "status",
+    "currency",
+    "amount",
+)
+# What is kept of a row the warehouse already holds as it is, so that the checks and the
+# import report sum the export itself, never trusting the shortcut that skipped typing it.
+UNCHANGED_COLUMNS = tuple(dict.fromkeys((*FACT_COLUMNS, *REPORT_COLUMNS)))
 
 
 def transaction_records(
@@ -124,14 +137,16 @@ class ExportFacts:
     quarantined: int
     collapsed: int
     skipped: int
-    keys: pl.DataFrame  # external_transaction_id, offer_id (of every valid row)
-    totals: pl.DataFrame  # reconciliation.totals_by_kind of the valid rows
-    revenue: pl.DataFrame  # reconciliation.revenue_by_currency of the valid rows
-    not_revenue: pl.DataFrame  # reconciliation.not_revenue_by_status of the valid rows
+    # Of every valid or unchanged row:
+    keys: pl.DataFrame  # external_transaction_id, offer_id
+    totals: pl.DataFrame  # reconciliation.totals_by_kind
+    revenue: pl.DataFrame  # reconciliation.revenue_by_currency
+    not_revenue: pl.DataFrame  # reconciliation.not_revenue_by_status
 
 
 def export_facts(validated: ValidatedExport, source_system: str = SOURCE_SYSTEM) -> ExportFacts:
-    valid = validated.valid
+    """The facts of every row the warehouse is to hold: valid rows and unchanged ones."""
+    valid = validated.valid_or_unchanged(FACT_COLUMNS)
     return ExportFacts(
         source_system=source_system,
         rows_read=validated.rows_read,

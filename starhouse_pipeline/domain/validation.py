@@ -2,9 +2,14 @@
 one validator for every export, driven by its spec.
 
 A row ends in exactly one place: `valid` (goes on to its planner), `quarantined` (kept with
-its line and reason), `collapsed` (an identical repeat of a valid row with the same key), or
+its line and reason), `collapsed` (an identical repeat of a valid row with the same key),
 `skipped` (read, but not something this pipeline imports, counted per label: a PayPal card
-purchase, say).
+purchase, say), or `unchanged` (the warehouse already holds the very same row).
+
+Unchanged rows are told before typing: `fingerprint_rows` gives every row's id and row hash
+(and the few typed columns the reconciliation sums), the warehouse says which of those it
+holds with that hash (`held_as_they_are`), and `validate_export` types and checks only the
+others. The daily import re-reads the whole history, so that is most of its rows.
 
 Valid rows keep their original text columns, not the JSON of the row: the JSON repeats every
 column name on every row (three times the text), so it is built batch by batch where it is
@@ -14,12 +19,12 @@ written (`raw_source_batches`), and only its SHA-256 travels with the row.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pandera.polars as pa
 import polars as pl
+import polars_hash  # noqa: F401  (registers the `chash` namespace on every expression)
 
 from starhouse_pipeline.domain.export_spec import ExportSpec
 from starhouse_pipeline.domain.fields import (
@@ -61,6 +66,9 @@ class ValidatedExport:
     skipped: pl.DataFrame = dataclasses.field(
         default_factory=lambda: pl.DataFrame(schema={SKIP_LABEL: pl.String, "rows": pl.Int64})
     )
+    # Rows the warehouse already held exactly as they are (same id, same row hash): not typed
+    # or checked again, only the fingerprint's columns (`fingerprint_rows`) are kept.
+    unchanged: pl.DataFrame = dataclasses.field(default_factory=pl.DataFrame)
 
     @property
     def spec(self) -> ExportSpec:
@@ -77,7 +85,15 @@ class ValidatedExport:
     @property
     def accounted_rows(self) -> int:
         kept = self.valid.height + self.quarantined.height + len(self.collapsed_lines)
-        return kept + self.skipped_rows
+        return kept + self.skipped_rows + self.unchanged.height
+
+    def valid_or_unchanged(self, columns: Sequence[str]) -> pl.DataFrame:
+        """`columns` of every row the warehouse is to hold: the valid rows and the unchanged
+        ones (whose `columns` must be among the fingerprint's)."""
+        valid = self.valid.select(columns)
+        if self.unchanged.is_empty():
+            return valid
+        return pl.concat([valid, self.unchanged.select(columns)], how="vertical")
 
     def raw_rows(self, lines: pl.Series | None = None) -> pl.DataFrame:
         """(line, original JSON) of the valid rows (or of `lines`): small exports and tests."""
@@ -95,18 +111,48 @@ class ValidatedExport:
         """Every id this export read, loaded or quarantined again."""
         return pl.concat(
             [
-                self.valid.get_column(self.spec.id_column).alias(SOURCE_ROW_ID),
+                self.valid_or_unchanged([self.spec.id_column]).to_series().alias(SOURCE_ROW_ID),
                 self.quarantined.get_column(SOURCE_ROW_ID),
             ]
         )
 
 
-def validate_export(raw: RawExport) -> ValidatedExport:
-    """Type, check and de-duplicate one export's rows, streaming it in bounded batches."""
+def fingerprint_rows(raw: RawExport, columns: Sequence[str] = ()) -> pl.DataFrame:
+    """Every row's line, id and row hash, plus the typed `columns` named: nothing else of the
+    row is typed. What the warehouse compares to tell the rows it already holds as they are.
+    """
     spec = raw.spec
+    wanted = {spec.id_column, *columns}
+    typing = [expr for expr in spec.typed_columns() if expr.meta.output_name() in wanted]
+    source_columns = _source_columns(raw)
+    parts = [
+        batch.select(LINE_COLUMN, *typing, row_hash(raw_source_json(source_columns)))
+        for batch in _batches_or_empty(raw)
+    ]
+    return pl.concat(parts, how="vertical")
+
+
+def held_as_they_are(fingerprints: pl.DataFrame, not_held: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The fingerprinted rows the warehouse holds as they are: every row whose id it did not
+    name in `not_held` (id, held), except rows without an id and ids the export repeats
+    (those take the full path, where the duplicate rules judge them together)."""
+    ids = fingerprints.get_column(key)
+    once = ids.is_not_null() & ~ids.is_duplicated()
+    return fingerprints.filter(once).join(not_held.select(key), on=key, how="anti")
+
+
+def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> ValidatedExport:
+    """Type, check and de-duplicate one export's rows, streaming it in bounded batches.
+
+    `unchanged` (from `held_as_they_are`) are rows the warehouse already holds as they are:
+    they are counted and kept as fingerprinted, and only the other rows are typed and checked.
+    """
+    spec = raw.spec
+    unchanged = _no_rows(raw) if unchanged is None else unchanged.sort(LINE_COLUMN)
+    unchanged_lines = unchanged.get_column(LINE_COLUMN)
     good, bad, skipped = [], [], []
     for batch in _batches_or_empty(raw):
-        typed = _validate_batch(batch, raw)
+        typed = _validate_batch(_without_lines(batch, unchanged_lines), raw)
         if spec.skip_label is not None:
             is_skipped = _is_skipped(typed)
             skipped.append(typed.filter(is_skipped).group_by(SKIP_LABEL).len("rows"))
@@ -129,7 +175,20 @@ def validate_export(raw: RawExport) -> ValidatedExport:
         collapsed_lines=collapsed_lines,
         export=raw,
         skipped=_skip_counts(skipped),
+        unchanged=unchanged,
     )
+
+
+def _no_rows(raw: RawExport) -> pl.DataFrame:
+    return pl.DataFrame(schema={LINE_COLUMN: pl.Int64, raw.spec.id_column: pl.String})
+
+
+def _without_lines(batch: pl.DataFrame, sorted_lines: pl.Series) -> pl.DataFrame:
+    """The batch without the rows at `sorted_lines` (only the batch's own span is looked up)."""
+    span = line_span(sorted_lines, batch.get_column(LINE_COLUMN))
+    if span.stop == span.start:
+        return batch
+    return batch.filter(~pl.col(LINE_COLUMN).is_in(sorted_lines[span].implode()))
 
 
 def _is_skipped(typed: pl.DataFrame) -> pl.Series:
@@ -220,7 +279,7 @@ def _validate_batch(batch: pl.DataFrame, raw: RawExport) -> pl.DataFrame:
     if spec.skip_label is not None:
         typed = typed.with_columns(spec.skip_label().alias(SKIP_LABEL))
     typed = typed.with_columns(raw_source_json(_source_columns(raw)))
-    typed = typed.with_columns(row_hashes(typed.get_column(RAW_JSON)))
+    typed = typed.with_columns(row_hash(pl.col(RAW_JSON)))
     typed = _apply_model(typed, spec).with_columns(
         pl.when(pl.col(QUARANTINE_RULE).is_not_null()).then(pl.col(RAW_JSON)).alias(RAW_JSON)
     )
@@ -267,10 +326,10 @@ def line_span(sorted_lines: pl.Series, batch_lines: pl.Series) -> slice:
     return slice(start, end)
 
 
-def row_hashes(documents: pl.Series) -> pl.Series:
-    """SHA-256 of each row's original JSON: an unchanged row hashes the same in every export."""
-    hashes = [hashlib.sha256(document.encode()).hexdigest() for document in documents.to_list()]
-    return pl.Series(ROW_HASH, hashes, dtype=pl.String)
+def row_hash(document: pl.Expr) -> pl.Expr:
+    """The SHA-256 (hex) of each row's original JSON: an unchanged row hashes the same in
+    every export, and the same as hashlib would (warehouses hold hashes made that way)."""
+    return document.chash.sha2_256().alias(ROW_HASH)
 
 
 def _source_columns(raw: RawExport) -> tuple[str, ...]:

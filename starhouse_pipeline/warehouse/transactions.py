@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.transactions import FROM_VALID_ROW, TRANSACTION_RECORD_COLUMNS
+from starhouse_pipeline.domain.validation import ROW_HASH
 from starhouse_pipeline.settings import SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.crm import refused_rows
 from starhouse_pipeline.warehouse.dialect import count_affected
@@ -68,13 +69,33 @@ def _same_transaction(staged: sa.Table) -> sa.ColumnElement[bool]:
     )
 
 
+def holds_rows_of(connection: sa.Connection, source_system: str) -> bool:
+    """Whether the warehouse holds any transaction of `source_system` (one index probe)."""
+    of_source = transactions.c.source_system == source_system
+    return connection.execute(sa.select(sa.exists().where(of_source))).scalar()
+
+
+def fingerprints_not_held(
+    connection: sa.Connection, fingerprints: pl.DataFrame, source_system: str = SOURCE_SYSTEM
+) -> pl.DataFrame:
+    """`keys_not_held_as_they_are` of an export's row fingerprints (id, row hash)."""
+    keys = fingerprints.select(
+        pl.lit(source_system).alias("source_system"), "external_transaction_id", ROW_HASH
+    )
+    return keys_not_held_as_they_are(connection, keys)
+
+
 def keys_not_held_as_they_are(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
     """The ids of `records` that the warehouse lacks (`held` false) or holds with another
     row hash (`held` true); every other record is already held exactly as it is.
 
     The database compares the hashes, so only the keys of rows to write come back: none
     for an unchanged re-import. A row kept without hash (loaded by another tool) differs.
+    A first import of a source stages nothing: every key is new.
     """
+    sources = records.get_column("source_system").unique().to_list()
+    if not any(holds_rows_of(connection, source) for source in sources):
+        return records.select("external_transaction_id", pl.lit(False).alias("held"))
     staged = stage_frame(connection, "stage_transaction_hashes", records, _KEY_TYPES)
     held = transactions.c.id.is_not(None)
     query = (

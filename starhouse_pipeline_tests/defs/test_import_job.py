@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from starhouse_pipeline.warehouse.engine import create_warehouse_engine
 from starhouse_pipeline.warehouse.tables import (
     contact_enrichment_log,
     contacts,
@@ -237,6 +238,58 @@ def test_a_newer_export_adds_new_rows_and_updates_what_kajabi_changed(seeded: st
     assert loaded["1003"].import_run_id == second.run_id
     assert loaded["1001"].import_run_id == first.run_id
     assert all(check_results(second).values())
+
+
+def test_a_reimport_types_only_the_rows_the_warehouse_does_not_hold_as_they_are(
+    seeded: str, tmp_path: Path
+):
+    path = _export(tmp_path)
+    _import(seeded, path)
+
+    again = _import(seeded, path)
+
+    validated = materialization_metadata(again, "validated_transactions")
+    # 1002-1004 are held as they are; 1001 repeats in the file, so the duplicate rules judge
+    # its rows again (one valid, one collapsed); 1005 was quarantined and still is.
+    counts = ("unchanged", "valid", "duplicates_collapsed", "quarantined")
+    assert tuple(validated[name] for name in counts) == (3, 1, 1, 1)
+    assert materialization_metadata(again, "loaded_transactions")["unchanged"] == 4
+    assert check_results(again) == dict.fromkeys(ALL_CHECKS, True)
+    report = materialization_metadata(again, "import_report")["report"]
+    assert "| valid | 4 |" in report
+
+
+def test_a_change_in_a_column_the_import_does_not_type_is_a_change(seeded: str, tmp_path: Path):
+    _import(seeded, _export(tmp_path))
+    newer = _export(tmp_path, **{"1004": {"Card Brand": "amex"}})
+
+    second = _import(seeded, newer)
+
+    assert materialization_metadata(second, "validated_transactions")["unchanged"] == 2
+    load = materialization_metadata(second, "loaded_transactions")
+    assert (load["loaded new"], load["updated"], load["unchanged"]) == (0, 1, 3)
+    assert _kajabi_transactions(seeded)["1004"].raw_source["Card Brand"] == "amex"
+
+
+def test_the_checks_sum_unchanged_rows_from_the_export_not_from_the_shortcut(
+    seeded: str, tmp_path: Path
+):
+    path = _export(tmp_path)
+    _import(seeded, path)
+    # Someone edits an amount in the warehouse by hand and leaves the row hash as it was.
+    engine = create_warehouse_engine(seeded)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(transactions)
+            .where(transactions.c.external_transaction_id == "1004")
+            .values(amount=Decimal("1.00"))
+        )
+    engine.dispose()
+
+    again = _import(seeded, path)
+
+    assert materialization_metadata(again, "validated_transactions")["unchanged"] == 3
+    assert check_results(again)["transactions_reconcile_with_export"] is False
 
 
 def test_dry_run_reports_what_would_change_and_writes_nothing(seeded: str, tmp_path: Path):

@@ -8,7 +8,10 @@ import pytest
 
 from starhouse_pipeline.domain.exports import read_transactions_export
 from starhouse_pipeline.domain.validation import (
+    ROW_HASH,
     ValidatedExport,
+    fingerprint_rows,
+    held_as_they_are,
     original_json,
     validate_export,
 )
@@ -157,3 +160,78 @@ def test_a_row_without_id_beside_repeated_ids_is_quarantined_not_lost(tmp_path: 
     assert result.collapsed_lines == [4]
     assert result.valid["_line"].to_list() == [2]
     assert result.accounted_rows == result.rows_read == 5
+
+
+def _export_and_fingerprints(tmp_path: Path, *rows: dict[str, str]):
+    raw = read_transactions_export(write_export(tmp_path / "e.csv", rows))
+    return raw, fingerprint_rows(raw, ("amount", "status"))
+
+
+def test_a_fingerprint_is_the_row_hash_validation_gives_and_types_only_what_was_asked(
+    tmp_path: Path,
+):
+    raw, fingerprints = _export_and_fingerprints(
+        tmp_path, export_row(ID="1", Amount="$1,234.50"), export_row(ID="2", Status="failed")
+    )
+
+    validated = validate_export(raw)
+    assert fingerprints.columns == [
+        "_line",
+        "external_transaction_id",
+        "amount",
+        "status",
+        ROW_HASH,
+    ]
+    assert fingerprints[ROW_HASH].to_list() == validated.valid[ROW_HASH].to_list()
+    assert fingerprints["amount"].to_list() == [Decimal("1234.50"), Decimal("22.00")]
+    assert fingerprints["status"].to_list() == ["completed", "failed"]
+
+
+@pytest.mark.parametrize("column", ["Card Brand", "Coupon Used", "Customer ID", "Quantity"])
+def test_a_change_in_any_column_changes_the_fingerprint(tmp_path: Path, column: str):
+    first = _export_and_fingerprints(tmp_path, export_row(ID="1"))[1]
+    changed = {**export_row(ID="1"), column: "something else"}
+    second = _export_and_fingerprints(tmp_path, changed)[1]
+
+    assert first[ROW_HASH].item() != second[ROW_HASH].item()
+
+
+def test_rows_held_as_they_are_leave_out_repeated_and_missing_ids(tmp_path: Path):
+    _, fingerprints = _export_and_fingerprints(
+        tmp_path,
+        export_row(ID="1"),
+        export_row(ID="2"),
+        export_row(ID="2"),
+        export_row(ID=""),
+        export_row(ID="3"),
+    )
+    not_held = pl.DataFrame({"external_transaction_id": ["3"], "held": [True]})
+
+    held = held_as_they_are(fingerprints, not_held, "external_transaction_id")
+
+    # 2 repeats in the file, so the duplicate rules judge its rows together; 3 has changed.
+    assert held["external_transaction_id"].to_list() == ["1"]
+
+
+def test_unchanged_rows_are_counted_not_typed_again_and_every_row_is_accounted_for(
+    tmp_path: Path,
+):
+    raw, fingerprints = _export_and_fingerprints(
+        tmp_path,
+        export_row(ID="1"),
+        export_row(ID="2", Amount="not money"),
+        export_row(ID="3"),
+        export_row(ID="3"),
+    )
+    unchanged = fingerprints.filter(pl.col("external_transaction_id") == "1")
+
+    result = validate_export(raw, unchanged)
+
+    assert result.unchanged["external_transaction_id"].to_list() == ["1"]
+    assert result.valid["external_transaction_id"].to_list() == ["3"]
+    assert result.quarantined["source_row_id"].to_list() == ["2"]
+    assert result.collapsed_lines == [5]
+    assert result.accounted_rows == result.rows_read == 4
+    assert sorted(result.seen_ids().to_list()) == ["1", "2", "3"]
+    totals = result.valid_or_unchanged(["external_transaction_id", "amount"])
+    assert totals["amount"].to_list() == [Decimal("22.00"), Decimal("22.00")]
