@@ -149,28 +149,55 @@ class RawExport:
             separator=self.spec.delimiter,
         )
 
-    def batches(self, batch_rows: int = 100_000) -> Iterator[pl.DataFrame]:
-        """The rows in file order, `batch_rows` at a time.
+    def batches(
+        self, batch_rows: int = 100_000, lines: pl.Series | None = None
+    ) -> Iterator[pl.DataFrame]:
+        """The rows in file order, `batch_rows` at a time; only those at `lines` (sorted line
+        numbers of records, as in LINE_COLUMN) when given.
 
         A file-backed export is read by byte range: the strict scan noted where each record
         starts, so each batch reads exactly its own bytes and memory stays one batch deep
-        (polars' streaming collect reads ahead in proportion to the file).
+        (polars' streaming collect reads ahead in proportion to the file). A few rows of a
+        large file (a re-import's changed ones) cost only their own bytes.
         """
         if self.parsed is not None:
-            yield from self.lazy().collect_batches(chunk_size=batch_rows)
+            yield from _only_lines(self.lazy().collect_batches(chunk_size=batch_rows), lines)
             return
         if file_sha256(Path(self.file.path)) != self.file.sha256:
             raise ExportFileError(
                 f"{self.file.name}: the file changed after it was read; run the import again"
             )
-        offsets = self.lines.get_column(BYTE_OFFSET_COLUMN)
+        rows = self._row_positions(lines)
         with Path(self.file.path).open("rb") as stream:
-            for first in range(0, self.row_count, batch_rows):
-                lines = self.lines.slice(first, batch_rows)
-                after = first + lines.height
-                stream.seek(offsets[first])
-                size = offsets[after] - offsets[first] if after < self.row_count else -1
-                yield self._batch_frame(stream.read(size), lines)
+            for first in range(0, len(rows), batch_rows):
+                chosen = rows[first : first + batch_rows]
+                data = b"".join(self._record_bytes(stream, chosen))
+                yield self._batch_frame(data, self.lines[chosen])
+
+    def _row_positions(self, lines: pl.Series | None) -> pl.Series:
+        """The positions in `self.lines` of the records at `lines` (all when None)."""
+        if lines is None:
+            return pl.int_range(self.row_count, dtype=pl.Int64, eager=True)
+        file_lines = self.lines.get_column(LINE_COLUMN)
+        rows = file_lines.search_sorted(lines).cast(pl.Int64)
+        found = rows.filter(rows < self.row_count)
+        if found.len() != lines.len() or (file_lines.gather(found) != lines).any():
+            raise ValueError("`lines` must be sorted line numbers of this export's records")
+        return rows
+
+    def _record_bytes(self, stream: io.BufferedReader, rows: pl.Series) -> Iterator[bytes]:
+        """The bytes of the records at `rows` (sorted positions), one read per run of
+        consecutive records; the last record runs to the end of the file."""
+        bounds = pl.concat(
+            [self.lines.get_column(BYTE_OFFSET_COLUMN), pl.Series([self.file.size_bytes])]
+        )
+        run_starts = (rows.diff() != 1).fill_null(True)
+        firsts = rows.filter(run_starts)
+        afters = rows.filter(run_starts.shift(-1, fill_value=True)) + 1
+        begins, ends = bounds.gather(firsts).to_list(), bounds.gather(afters).to_list()
+        for begin, end in zip(begins, ends, strict=True):
+            stream.seek(begin)
+            yield stream.read(end - begin)
 
     def _batch_frame(self, data: bytes, lines: pl.DataFrame) -> pl.DataFrame:
         frame = pl.read_csv(
@@ -190,6 +217,25 @@ class RawExport:
         return pl.concat([frame.with_columns(extra), lines], how="horizontal").select(
             self._columns()
         )
+
+
+def line_span(sorted_lines: pl.Series, batch_lines: pl.Series) -> slice:
+    """The positions in `sorted_lines` of the lines from a batch's first to its last."""
+    if batch_lines.is_empty():
+        return slice(0, 0)
+    start = sorted_lines.search_sorted(batch_lines[0], side="left")
+    end = sorted_lines.search_sorted(batch_lines[-1], side="right")
+    return slice(start, end)
+
+
+def _only_lines(frames: Iterable[pl.DataFrame], lines: pl.Series | None) -> Iterator[pl.DataFrame]:
+    for frame in frames:
+        if lines is None:
+            yield frame
+            continue
+        span = line_span(lines, frame.get_column(LINE_COLUMN))
+        if span.stop > span.start:
+            yield frame.filter(pl.col(LINE_COLUMN).is_in(lines[span].implode()))
 
 
 def read_export(

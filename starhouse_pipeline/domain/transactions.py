@@ -12,12 +12,12 @@ from starhouse_pipeline.domain import reconciliation
 from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.keys import CRM_KEY
+from starhouse_pipeline.domain.reading import line_span
 from starhouse_pipeline.domain.report import REPORT_COLUMNS
 from starhouse_pipeline.domain.validation import (
     RAW_JSON,
     ROW_HASH,
     ValidatedExport,
-    line_span,
     original_json,
 )
 from starhouse_pipeline.settings import SOURCE_SYSTEM

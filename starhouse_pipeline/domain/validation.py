@@ -34,7 +34,11 @@ from starhouse_pipeline.domain.fields import (
     structure_rules,
     type_rows,
 )
-from starhouse_pipeline.domain.reading import EXTRA_FIELDS_COLUMN, ExportFile, RawExport
+from starhouse_pipeline.domain.reading import (
+    EXTRA_FIELDS_COLUMN,
+    ExportFile,
+    RawExport,
+)
 
 RAW_JSON = "raw_json"
 ROW_HASH = "source_row_hash"
@@ -149,10 +153,9 @@ def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> Va
     """
     spec = raw.spec
     unchanged = _no_rows(raw) if unchanged is None else unchanged.sort(LINE_COLUMN)
-    unchanged_lines = unchanged.get_column(LINE_COLUMN)
     good, bad, skipped = [], [], []
-    for batch in _batches_or_empty(raw):
-        typed = _validate_batch(_without_lines(batch, unchanged_lines), raw)
+    for batch in _batches_or_empty(raw, _lines_other_than(raw, unchanged)):
+        typed = _validate_batch(batch, raw)
         if spec.skip_label is not None:
             is_skipped = _is_skipped(typed)
             skipped.append(typed.filter(is_skipped).group_by(SKIP_LABEL).len("rows"))
@@ -183,12 +186,12 @@ def _no_rows(raw: RawExport) -> pl.DataFrame:
     return pl.DataFrame(schema={LINE_COLUMN: pl.Int64, raw.spec.id_column: pl.String})
 
 
-def _without_lines(batch: pl.DataFrame, sorted_lines: pl.Series) -> pl.DataFrame:
-    """The batch without the rows at `sorted_lines` (only the batch's own span is looked up)."""
-    span = line_span(sorted_lines, batch.get_column(LINE_COLUMN))
-    if span.stop == span.start:
-        return batch
-    return batch.filter(~pl.col(LINE_COLUMN).is_in(sorted_lines[span].implode()))
+def _lines_other_than(raw: RawExport, unchanged: pl.DataFrame) -> pl.Series | None:
+    """The lines of the rows to validate: all (None) unless some are unchanged."""
+    if unchanged.is_empty():
+        return None
+    lines = raw.lines.select(LINE_COLUMN)
+    return lines.join(unchanged.select(LINE_COLUMN), on=LINE_COLUMN, how="anti").to_series()
 
 
 def _is_skipped(typed: pl.DataFrame) -> pl.Series:
@@ -232,11 +235,13 @@ def quarantine_refused(validated: ValidatedExport, refused: pl.DataFrame) -> Val
     )
 
 
-def _batches_or_empty(raw: RawExport) -> Iterator[pl.DataFrame]:
-    if raw.row_count:
-        yield from raw.batches(BATCH_ROWS)
+def _batches_or_empty(raw: RawExport, lines: pl.Series | None = None) -> Iterator[pl.DataFrame]:
+    """The export's rows (those at `lines` when given) in batches; one empty frame of the
+    export's columns when there are none, so every step still sees the columns."""
+    if raw.row_count and (lines is None or not lines.is_empty()):
+        yield from raw.batches(BATCH_ROWS, lines=lines)
     else:
-        yield raw.lazy().collect()
+        yield raw.lazy().head(0).collect()
 
 
 def _settle_repeated_keys(
@@ -308,22 +313,8 @@ def original_json(
     export `batch_rows` at a time (only the JSON of one batch is held at once)."""
     if lines.is_empty():
         return
-    lines = lines.sort()
-    for batch in raw.batches(batch_rows):
-        span = line_span(lines, batch.get_column(LINE_COLUMN))
-        if span.stop > span.start:
-            yield batch.filter(pl.col(LINE_COLUMN).is_in(lines[span].implode())).select(
-                LINE_COLUMN, raw_source_json(source_columns)
-            )
-
-
-def line_span(sorted_lines: pl.Series, batch_lines: pl.Series) -> slice:
-    """The positions in `sorted_lines` of the lines from a batch's first to its last."""
-    if batch_lines.is_empty():
-        return slice(0, 0)
-    start = sorted_lines.search_sorted(batch_lines[0], side="left")
-    end = sorted_lines.search_sorted(batch_lines[-1], side="right")
-    return slice(start, end)
+    for batch in raw.batches(batch_rows, lines=lines.sort()):
+        yield batch.select(LINE_COLUMN, raw_source_json(source_columns))
 
 
 def row_hash(document: pl.Expr) -> pl.Expr:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from starhouse_pipeline.domain.reading import ExportFile
 from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.warehouse.dialect import upsert_insert
-from starhouse_pipeline.warehouse.staging import stage_frame
+from starhouse_pipeline.warehouse.staging import fetch_frame, stage_frame
 from starhouse_pipeline.warehouse.tables import import_runs, quarantined_rows
 
 # Rules under which a row has no usable ID: such a row can only be matched by its file.
@@ -89,7 +89,7 @@ def resolve_quarantine(
     again under this run). Rows from other files whose IDs this export does not contain stay
     open.
     """
-    ids = seen_ids.drop_nulls().unique().alias("source_row_id").to_frame()
+    ids = _open_ids_among(connection, run_id, seen_ids)
     staged = stage_frame(connection, "stage_seen_row_ids", ids, {"source_row_id": sa.Text()})
     same_id = quarantined_rows.c.source_row_id.in_(sa.select(staged.c.source_row_id))
     same_file_without_id = sa.and_(
@@ -110,6 +110,22 @@ def resolve_quarantine(
     )
     staged.drop(connection)
     return result.rowcount
+
+
+def _open_ids_among(connection: sa.Connection, run_id: str, seen_ids: pl.Series) -> pl.DataFrame:
+    """The ids of earlier runs' open quarantined rows that this run read: the open quarantine
+    is small, so it is fetched and matched here rather than staging a million seen ids."""
+    is_open = sa.and_(
+        quarantined_rows.c.resolved_at.is_(None),
+        quarantined_rows.c.run_id != run_id,
+        quarantined_rows.c.source_row_id.is_not(None),
+    )
+    open_ids = fetch_frame(
+        connection,
+        sa.select(quarantined_rows.c.source_row_id).where(is_open).distinct(),
+        {"source_row_id": pl.String},
+    )
+    return open_ids.filter(pl.col("source_row_id").is_in(seen_ids.drop_nulls().implode()))
 
 
 def read_quarantine(connection: sa.Connection, run_id: str) -> pl.DataFrame:

@@ -96,6 +96,33 @@ def test_batches_read_by_byte_range_equal_the_whole_file_read_at_once(tmp_path: 
     ]
 
 
+@pytest.mark.parametrize("strict", [False, True], ids=["by_byte_range", "strict_reader"])
+def test_batches_of_some_lines_are_exactly_those_rows_of_the_whole_read(
+    tmp_path: Path, strict: bool
+):
+    path = _multiline_export(tmp_path)
+    if strict:  # a blank line sends the file down the strict reader's path
+        path.write_bytes(path.read_bytes() + b"\r\n")
+    raw = read_transactions_export(path)
+    assert (raw.parsed is not None) == strict
+    whole = raw.lazy().collect()
+    # Runs of consecutive records, lone ones, a multi-line record and the file's last.
+    lines = whole.get_column(LINE_COLUMN).gather([0, 1, 4, 6])
+
+    batches = list(raw.batches(batch_rows=2, lines=lines))
+
+    wanted = whole.filter(pl.col(LINE_COLUMN).is_in(lines.implode()))
+    assert pl.concat(batches).equals(wanted)
+    assert "5 Main St\r\nunit 5" in wanted.get_column("Address").to_list()
+
+
+def test_batches_refuse_lines_that_are_not_the_exports_records(tmp_path: Path):
+    raw = read_transactions_export(_multiline_export(tmp_path))
+
+    with pytest.raises(ValueError, match="line numbers of this export's records"):
+        list(raw.batches(lines=pl.Series([2, 3, 999])))
+
+
 def test_a_carriage_return_alone_is_read_exactly_by_the_strict_reader(tmp_path: Path):
     path = write_export(
         tmp_path / "export.csv", [export_row(ID="1", Address="a\rb"), export_row(ID="2")]
