@@ -23,6 +23,7 @@ from starhouse_pipeline.domain.kajabi_transactions import TRANSACTIONS
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.transactions import (
+    FACT_COLUMNS,
     LOAD_COLUMNS,
     UNCHANGED_COLUMNS,
     LoadOutcome,
@@ -38,12 +39,14 @@ from starhouse_pipeline.warehouse import paypal as warehouse_paypal
 IMPORT_GROUP = "kajabi_import"
 
 
-def validated_columns(*columns: str) -> dict[str, dg.AssetIn]:
-    """The `validated_transactions` input, loading only these columns of its valid rows.
+def validated_columns(*columns: str, unchanged: tuple[str, ...] = ()) -> dict[str, dg.AssetIn]:
+    """The `validated_transactions` input, loading only these columns of its valid rows (and
+    the `unchanged` columns of its unchanged rows: none unless asked).
 
     At a million rows each column is tens of megabytes; a step reads the few it uses.
     """
-    metadata = {FRAME_COLUMNS: {"valid": [LINE_COLUMN, *columns]}}
+    frames = {"valid": [LINE_COLUMN, *columns], "unchanged": [LINE_COLUMN, *unchanged]}
+    metadata = {FRAME_COLUMNS: frames}
     return {"validated_transactions": dg.AssetIn(metadata=metadata)}
 
 
@@ -196,7 +199,7 @@ def enrich_contacts(
     group_name=IMPORT_GROUP,
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
-    ins=validated_columns(*LOAD_COLUMNS),
+    ins=validated_columns(*LOAD_COLUMNS, unchanged=FACT_COLUMNS),
 )
 def loaded_transactions(
     context: dg.AssetExecutionContext,

@@ -42,9 +42,13 @@ class _FrameFile:
         return f"{self.name}{_PARQUET}"
 
     def read(self, directory: Path, columns: Sequence[str] | None) -> pl.DataFrame:
-        return pl.read_parquet(
-            directory / self.file_name, columns=list(columns) if columns else None
-        )
+        """The frame, or the `columns` of it that it has (a frame left empty, such as the
+        unchanged rows of an export without them, may have none of them)."""
+        path = directory / self.file_name
+        if not columns:
+            return pl.read_parquet(path)
+        present = pl.read_parquet_schema(path)
+        return pl.read_parquet(path, columns=[name for name in columns if name in present])
 
 
 def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") -> Any:

@@ -91,7 +91,12 @@ def import_report_asset(
             "validated": dg.AssetIn(
                 source.validated,
                 # A few columns of the valid rows, never all of them.
-                metadata={FRAME_COLUMNS: {"valid": [LINE_COLUMN, *REPORT_COLUMNS]}},
+                metadata={
+                    FRAME_COLUMNS: {
+                        "valid": [LINE_COLUMN, *REPORT_COLUMNS],
+                        "unchanged": [LINE_COLUMN, *REPORT_COLUMNS],
+                    }
+                },
             ),
             "products": dg.AssetIn(source.products),
             "contacts": dg.AssetIn(source.contacts),

@@ -142,7 +142,9 @@ def held_as_they_are(fingerprints: pl.DataFrame, not_held: pl.DataFrame, key: st
     (those take the full path, where the duplicate rules judge them together)."""
     ids = fingerprints.get_column(key)
     once = ids.is_not_null() & ~ids.is_duplicated()
-    return fingerprints.filter(once).join(not_held.select(key), on=key, how="anti")
+    # The hash has served: a million of them are 64 bytes each that no later step reads.
+    held = fingerprints.drop(ROW_HASH).filter(once)
+    return held.join(not_held.select(key), on=key, how="anti")
 
 
 def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> ValidatedExport:
