@@ -193,7 +193,10 @@ def _lines_other_than(raw: RawExport, unchanged: pl.DataFrame) -> pl.Series | No
     if unchanged.is_empty():
         return None
     lines = raw.lines.select(LINE_COLUMN)
-    return lines.join(unchanged.select(LINE_COLUMN), on=LINE_COLUMN, how="anti").to_series()
+    others = lines.join(
+        unchanged.select(LINE_COLUMN), on=LINE_COLUMN, how="anti", maintain_order="left"
+    )
+    return others.to_series()
 
 
 def _is_skipped(typed: pl.DataFrame) -> pl.Series:

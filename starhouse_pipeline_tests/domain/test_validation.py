@@ -1,3 +1,4 @@
+import csv
 import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -7,6 +8,7 @@ import polars as pl
 import pytest
 
 from starhouse_pipeline.domain.exports import read_transactions_export
+from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.domain.validation import (
     ROW_HASH,
     ValidatedExport,
@@ -235,3 +237,19 @@ def test_unchanged_rows_are_counted_not_typed_again_and_every_row_is_accounted_f
     assert sorted(result.seen_ids().to_list()) == ["1", "2", "3"]
     totals = result.valid_or_unchanged(["external_transaction_id", "amount"])
     assert totals["amount"].to_list() == [Decimal("22.00"), Decimal("22.00")]
+
+
+def test_a_row_saved_again_with_other_quoting_and_line_endings_keeps_its_fingerprint(
+    tmp_path: Path,
+):
+    row = export_row(ID="1", Address="1 Main St, Apt 2")
+    plain = fingerprint_rows(read_transactions_export(write_export(tmp_path / "a.csv", [row])))
+    quoted = tmp_path / "b.csv"
+    with quoted.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(TRANSACTION_COLUMNS)
+        writer.writerow([row[column] for column in TRANSACTION_COLUMNS])
+
+    resaved = fingerprint_rows(read_transactions_export(quoted))
+
+    assert resaved[ROW_HASH].to_list() == plain[ROW_HASH].to_list()
