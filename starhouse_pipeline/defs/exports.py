@@ -225,12 +225,14 @@ def _unchanged_rows(
     (a first import) or the export has no such shortcut."""
     if held is None:
         return None
-    # Only reads (and a temporary table): no write lock, rolled back. The load asks again,
-    # under the lock, of the rows it writes.
+    # Only reads (and a temporary table): no write lock, rolled back, and no transaction
+    # open while the file is fingerprinted. The load asks again, under the lock, of the
+    # rows it writes.
     with warehouse.transaction(dry_run=True) as connection:
         if not held.holds_any(connection):
             return None
-        fingerprints = fingerprint_rows(raw, held.columns)
+    fingerprints = fingerprint_rows(raw, held.columns)
+    with warehouse.transaction(dry_run=True) as connection:
         not_held = held.not_held(connection, fingerprints)
     return held_as_they_are(fingerprints, not_held, raw.spec.id_column)
 

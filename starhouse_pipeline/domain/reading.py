@@ -168,10 +168,14 @@ class RawExport:
                 f"{self.file.name}: the file changed after it was read; run the import again"
             )
         rows = self._row_positions(lines)
+        # Where each record starts, and where the last one ends (the end of the file).
+        bounds = pl.concat(
+            [self.lines.get_column(BYTE_OFFSET_COLUMN), pl.Series([self.file.size_bytes])]
+        )
         with Path(self.file.path).open("rb") as stream:
             for first in range(0, len(rows), batch_rows):
                 chosen = rows[first : first + batch_rows]
-                data = b"".join(self._record_bytes(stream, chosen))
+                data = b"".join(_record_bytes(stream, bounds, chosen))
                 yield self._batch_frame(data, self.lines[chosen])
 
     def _row_positions(self, lines: pl.Series | None) -> pl.Series:
@@ -184,20 +188,6 @@ class RawExport:
         if found.len() != lines.len() or (file_lines.gather(found) != lines).any():
             raise ValueError("`lines` must be sorted line numbers of this export's records")
         return rows
-
-    def _record_bytes(self, stream: io.BufferedReader, rows: pl.Series) -> Iterator[bytes]:
-        """The bytes of the records at `rows` (sorted positions), one read per run of
-        consecutive records; the last record runs to the end of the file."""
-        bounds = pl.concat(
-            [self.lines.get_column(BYTE_OFFSET_COLUMN), pl.Series([self.file.size_bytes])]
-        )
-        run_starts = (rows.diff() != 1).fill_null(True)
-        firsts = rows.filter(run_starts)
-        afters = rows.filter(run_starts.shift(-1, fill_value=True)) + 1
-        begins, ends = bounds.gather(firsts).to_list(), bounds.gather(afters).to_list()
-        for begin, end in zip(begins, ends, strict=True):
-            stream.seek(begin)
-            yield stream.read(end - begin)
 
     def _batch_frame(self, data: bytes, lines: pl.DataFrame) -> pl.DataFrame:
         frame = pl.read_csv(
@@ -217,6 +207,18 @@ class RawExport:
         return pl.concat([frame.with_columns(extra), lines], how="horizontal").select(
             self._columns()
         )
+
+
+def _record_bytes(stream: io.BufferedReader, bounds: pl.Series, rows: pl.Series) -> Iterator[bytes]:
+    """The bytes of the records at `rows` (sorted positions; record i spans `bounds[i]` to
+    `bounds[i + 1]`), one read per run of consecutive records."""
+    run_starts = (rows.diff() != 1).fill_null(True)
+    firsts = rows.filter(run_starts)
+    afters = rows.filter(run_starts.shift(-1, fill_value=True)) + 1
+    begins, ends = bounds.gather(firsts).to_list(), bounds.gather(afters).to_list()
+    for begin, end in zip(begins, ends, strict=True):
+        stream.seek(begin)
+        yield stream.read(end - begin)
 
 
 def line_span(sorted_lines: pl.Series, batch_lines: pl.Series) -> slice:

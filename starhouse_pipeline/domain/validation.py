@@ -154,7 +154,7 @@ def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> Va
     they are counted and kept as fingerprinted, and only the other rows are typed and checked.
     """
     spec = raw.spec
-    unchanged = _no_rows(raw) if unchanged is None else unchanged.sort(LINE_COLUMN)
+    unchanged = pl.DataFrame() if unchanged is None else unchanged.sort(LINE_COLUMN)
     good, bad, skipped = [], [], []
     for batch in _batches_or_empty(raw, _lines_other_than(raw, unchanged)):
         typed = _validate_batch(batch, raw)
@@ -182,10 +182,6 @@ def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> Va
         skipped=_skip_counts(skipped),
         unchanged=unchanged,
     )
-
-
-def _no_rows(raw: RawExport) -> pl.DataFrame:
-    return pl.DataFrame(schema={LINE_COLUMN: pl.Int64, raw.spec.id_column: pl.String})
 
 
 def _lines_other_than(raw: RawExport, unchanged: pl.DataFrame) -> pl.Series | None:

@@ -78,11 +78,12 @@ def holds_rows_of(connection: sa.Connection, source_system: str) -> bool:
 def fingerprints_not_held(
     connection: sa.Connection, fingerprints: pl.DataFrame, source_system: str = SOURCE_SYSTEM
 ) -> pl.DataFrame:
-    """`keys_not_held_as_they_are` of an export's row fingerprints (id, row hash)."""
+    """`keys_not_held_as_they_are` of an export's row fingerprints (id, row hash), always
+    compared: the caller has asked `holds_rows_of` before fingerprinting."""
     keys = fingerprints.select(
         pl.lit(source_system).alias("source_system"), "external_transaction_id", ROW_HASH
     )
-    return keys_not_held_as_they_are(connection, keys)
+    return _compare_hashes(connection, keys)
 
 
 def keys_not_held_as_they_are(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
@@ -96,6 +97,10 @@ def keys_not_held_as_they_are(connection: sa.Connection, records: pl.DataFrame) 
     sources = records.get_column("source_system").unique().to_list()
     if not any(holds_rows_of(connection, source) for source in sources):
         return records.select("external_transaction_id", pl.lit(False).alias("held"))
+    return _compare_hashes(connection, records)
+
+
+def _compare_hashes(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
     staged = stage_frame(connection, "stage_transaction_hashes", records, _KEY_TYPES)
     held = transactions.c.id.is_not(None)
     query = (
