@@ -12,7 +12,7 @@ import dagster as dg
 import polars as pl
 
 from starhouse_pipeline.defs.exports import WAREHOUSE_POOL, HeldRows, export_assets
-from starhouse_pipeline.defs.io import FRAME_COLUMNS
+from starhouse_pipeline.defs.io import FRAME_COLUMNS, LAZY_FRAMES
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import products as product_rules
@@ -24,12 +24,11 @@ from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.transactions import (
     FACT_COLUMNS,
-    LOAD_COLUMNS,
     UNCHANGED_COLUMNS,
     LoadOutcome,
     export_facts,
     record_batches,
-    transaction_records,
+    record_keys,
 )
 from starhouse_pipeline.domain.validation import ValidatedExport
 from starhouse_pipeline.settings import ENRICHMENT_SOURCE, SOURCE_SYSTEM
@@ -48,6 +47,16 @@ def validated_columns(*columns: str, unchanged: tuple[str, ...] = ()) -> dict[st
     frames = {"valid": [LINE_COLUMN, *columns], "unchanged": [LINE_COLUMN, *unchanged]}
     metadata = {FRAME_COLUMNS: frames}
     return {"validated_transactions": dg.AssetIn(metadata=metadata)}
+
+
+def validated_for_load(asset: str, unchanged: tuple[str, ...] = FACT_COLUMNS) -> dg.AssetIn:
+    """A validated export as the load reads it: its valid rows as a scan, read a batch at a
+    time (`record_batches`), never whole; the `unchanged` columns of its unchanged rows."""
+    metadata = {
+        FRAME_COLUMNS: {"unchanged": [LINE_COLUMN, *unchanged]},
+        LAZY_FRAMES: ["valid"],
+    }
+    return dg.AssetIn(asset, metadata=metadata)
 
 
 def _masked_preview(valid: pl.DataFrame, rows: int = 5) -> pl.DataFrame:
@@ -199,7 +208,7 @@ def enrich_contacts(
     group_name=IMPORT_GROUP,
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
-    ins=validated_columns(*LOAD_COLUMNS, unchanged=FACT_COLUMNS),
+    ins={"validated_transactions": validated_for_load("validated_transactions")},
 )
 def loaded_transactions(
     context: dg.AssetExecutionContext,
@@ -241,28 +250,32 @@ def load_transactions(
     """Insert an export's new transactions and update the changed ones, keyed on
     (`source_system`, external id); what is unchanged is only counted. Then record again
     which payments sit in both sources (`starhouse.same_payments`)."""
-    records = transaction_records(
+    dry_run = import_options.dry_run
+    batches = partial(
+        record_batches,
         validated,
-        product_ids,
-        contact_ids,
+        product_ids=product_ids,
+        contact_ids=contact_ids,
         source_system=source_system,
         product_key=product_key,
     )
-    dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         totals_before = transactions.totals_by_source_system(connection)
         # Asked again under the write lock, of the rows to write only: another import may
         # have loaded some of them since this one's validation told the unchanged rows apart.
-        not_held_as_is = transactions.keys_not_held_as_they_are(connection, records)
-        changes = classify_changes(records, not_held_as_is)
+        keys = record_keys(validated, source_system)
+        not_held_as_is = transactions.keys_not_held_as_they_are(connection, keys)
+        changes = classify_changes(
+            keys.select("external_transaction_id", LINE_COLUMN).collect(), not_held_as_is
+        )
         inserted, updated = changes.new.height, changes.changed.height
         unchanged = changes.unchanged + validated.unchanged.height
         if not dry_run:
             inserted = transactions.insert_new(
-                connection, record_batches(changes.new, validated), context.run_id
+                connection, batches(changes.new.get_column(LINE_COLUMN)), context.run_id
             )
             updated = transactions.update_changed(
-                connection, record_batches(changes.changed, validated), context.run_id
+                connection, batches(changes.changed.get_column(LINE_COLUMN)), context.run_id
             )
             bookkeeping.finish_import_run(
                 connection,
@@ -275,13 +288,16 @@ def load_transactions(
         # and no reader ever sees the new rows without the record of which count once.
         window = timedelta(minutes=import_options.same_payment_window_minutes)
         same = warehouse_paypal.record_same_payments(connection, context.run_id, window)
+        # Read while the write lock is held, as the batches were: no other import replaces
+        # the validated rows' file in between.
+        export = export_facts(validated, source_system)
     outcome = LoadOutcome(
         dry_run=dry_run,
         inserted=inserted,
         updated=updated,
         unchanged=unchanged,
         totals_before=totals_before,
-        export=export_facts(validated, source_system),
+        export=export,
         same_payments=same.pairs.height,
         ambiguous_same_payments=same.ambiguous.height,
     )

@@ -9,7 +9,10 @@ and a step that reads four of its columns decodes only those.
 A consumer that needs only some columns of a frame says so in its input's metadata, as
 Dagster intends input metadata to be used: `AssetIn(metadata={FRAME_COLUMNS: {"valid":
 ["offer_id", ...]}})` loads only those columns of the `valid` field, so a step that needs
-two columns of a million-row frame does not read twenty-four.
+two columns of a million-row frame does not read twenty-four. A consumer that goes through a
+frame a batch at a time asks for it as a scan instead (`LAZY_FRAMES: ["valid"]`): it gets a
+`pl.LazyFrame` over the Parquet file, and each batch it collects reads only its own row
+groups (`ROW_GROUP_ROWS` rows each), so the frame is never in memory whole.
 
 Not dagster-polars' Parquet IO manager: it stores an output that is a frame, where these
 outputs are dataclasses holding frames among other fields (a validated export: valid rows,
@@ -30,6 +33,9 @@ from upath import UPath
 _OBJECT_FILE = "object.pickle"
 _PARQUET = ".parquet"
 FRAME_COLUMNS = "frame_columns"
+LAZY_FRAMES = "lazy_frames"
+# Rows per Parquet row group: what a batch-at-a-time consumer decodes at least per batch.
+ROW_GROUP_ROWS = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +56,10 @@ class _FrameFile:
         present = pl.read_parquet_schema(path)
         return pl.read_parquet(path, columns=[name for name in columns if name in present])
 
+    def scan(self, directory: Path) -> pl.LazyFrame:
+        """The frame as a lazy scan: only the columns and row groups a query uses are read."""
+        return pl.scan_parquet(directory / self.file_name)
+
 
 def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") -> Any:
     """`value` with every frame replaced by a reference; the frames collected in
@@ -62,14 +72,19 @@ def detach_frames(value: Any, frames: dict[str, pl.DataFrame], field: str = "") 
 
 
 def attach_frames(
-    value: Any, directory: Path, columns: Mapping[str, Sequence[str]] | None = None
+    value: Any,
+    directory: Path,
+    columns: Mapping[str, Sequence[str]] | None = None,
+    lazy: Sequence[str] = (),
 ) -> Any:
     """The inverse of `detach_frames`, reading each frame (or the `columns` asked of its
-    field) from `directory`."""
+    field) from `directory`; the fields named in `lazy` are given as scans instead."""
     columns = columns or {}
     if isinstance(value, _FrameFile):
+        if value.field in lazy:
+            return value.scan(directory)
         return value.read(directory, columns.get(value.field))
-    return _with_fields(value, lambda _name, item: attach_frames(item, directory, columns))
+    return _with_fields(value, lambda _name, item: attach_frames(item, directory, columns, lazy))
 
 
 def _with_fields(value: Any, change: Callable[[str, Any], Any]) -> Any:
@@ -111,7 +126,9 @@ class FrameFilesIOManager(dg.UPathIOManager):
         for name, frame in frames.items():
             _replace_atomically(
                 directory / name,
-                lambda target, frame=frame: frame.write_parquet(target, compression="lz4"),
+                lambda target, frame=frame: frame.write_parquet(
+                    target, compression="lz4", row_group_size=ROW_GROUP_ROWS
+                ),
             )
         _replace_atomically(
             directory / _OBJECT_FILE, lambda target: target.write_bytes(pickle.dumps(skeleton))
@@ -121,7 +138,9 @@ class FrameFilesIOManager(dg.UPathIOManager):
         directory = Path(str(path))
         skeleton = pickle.loads((directory / _OBJECT_FILE).read_bytes())
         metadata = context.definition_metadata or {}
-        return attach_frames(skeleton, directory, metadata.get(FRAME_COLUMNS))
+        return attach_frames(
+            skeleton, directory, metadata.get(FRAME_COLUMNS), metadata.get(LAZY_FRAMES, ())
+        )
 
 
 @dg.io_manager(description="Pickles values, keeping their polars frames as Parquet files.")

@@ -14,7 +14,12 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from starhouse_pipeline.defs.assets import enrich_contacts, held_transactions, load_transactions
+from starhouse_pipeline.defs.assets import (
+    enrich_contacts,
+    held_transactions,
+    load_transactions,
+    validated_for_load,
+)
 from starhouse_pipeline.defs.checks import (
     counted_once_check,
     no_overwrite_check,
@@ -127,7 +132,12 @@ def paypal_contacts(
     )
 
 
-@dg.asset(group_name=PAYPAL_GROUP, kinds={"polars", "sql"}, pool=WAREHOUSE_POOL)
+@dg.asset(
+    group_name=PAYPAL_GROUP,
+    kinds={"polars", "sql"},
+    pool=WAREHOUSE_POOL,
+    ins={"validated_paypal_activity": validated_for_load("validated_paypal_activity")},
+)
 def loaded_paypal_transactions(
     context: dg.AssetExecutionContext,
     validated_paypal_activity: ValidatedExport,

@@ -12,7 +12,6 @@ from starhouse_pipeline.domain import reconciliation
 from starhouse_pipeline.domain.accounting import RowAccounting
 from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.keys import CRM_KEY
-from starhouse_pipeline.domain.reading import line_span
 from starhouse_pipeline.domain.report import REPORT_COLUMNS
 from starhouse_pipeline.domain.validation import (
     RAW_JSON,
@@ -53,9 +52,9 @@ FROM_VALID_ROW = {
     "payment_processor": "provider",
     "source_row_hash": ROW_HASH,
 }
-# What `transaction_records` and `export_facts` read of each valid row (offer and email link
-# the record to its product and contact).
-LOAD_COLUMNS = (*FROM_VALID_ROW.values(), "offer_id", "email")
+# Records built and written at once: bounds the load's memory at any export size (about
+# 50 MB of valid rows and 60 MB of their JSON per batch).
+RECORD_BATCH_ROWS = 100_000
 # What the checks (`export_facts`) read of every row the warehouse is to hold.
 FACT_COLUMNS = (
     "external_transaction_id",
@@ -70,24 +69,66 @@ FACT_COLUMNS = (
 UNCHANGED_COLUMNS = tuple(dict.fromkeys((*FACT_COLUMNS, *REPORT_COLUMNS)))
 
 
-def transaction_records(
+def record_keys(validated: ValidatedExport, source_system: str = SOURCE_SYSTEM) -> pl.LazyFrame:
+    """Each valid row's key, row hash and line: what the warehouse compares to tell new,
+    changed and unchanged records apart, without reading the rest of the rows."""
+    return validated.valid.lazy().select(
+        pl.lit(source_system).alias("source_system"),
+        "external_transaction_id",
+        ROW_HASH,
+        LINE_COLUMN,
+    )
+
+
+def record_batches(
     validated: ValidatedExport,
+    lines: pl.Series,
     product_ids: pl.DataFrame,
     contact_ids: pl.DataFrame,
     *,
     source_system: str = SOURCE_SYSTEM,
     product_key: str = "offer_id",
+    batch_rows: int = RECORD_BATCH_ROWS,
+) -> Iterator[pl.DataFrame]:
+    """The transactions table's rows for the valid rows at `lines`, one bounded batch at a
+    time, each linked to its contact and product, `raw_source` included.
+
+    Nothing is held whole: each batch's original JSON is rebuilt from the export as it
+    streams past, and its valid rows are read then (the load is given the validated rows as
+    a scan of their Parquet file, so a batch reads only its own row groups).
+    """
+    valid = validated.valid.lazy()
+    documents = original_json(lines.sort(), validated.export, validated.source_columns, batch_rows)
+    for batch in documents:
+        batch_lines = batch.get_column(LINE_COLUMN)
+        rows = valid.filter(
+            pl.col(LINE_COLUMN).is_between(batch_lines[0], batch_lines[-1]),
+            pl.col(LINE_COLUMN).is_in(batch_lines.implode()),
+        ).collect()
+        yield (
+            _linked(rows, product_ids, contact_ids, source_system, product_key)
+            .join(batch, on=LINE_COLUMN, how="inner", maintain_order="left")
+            .rename({RAW_JSON: "raw_source"})
+            .select(TRANSACTION_RECORD_COLUMNS)
+        )
+
+
+def _linked(
+    rows: pl.DataFrame,
+    product_ids: pl.DataFrame,
+    contact_ids: pl.DataFrame,
+    source_system: str,
+    product_key: str,
 ) -> pl.DataFrame:
-    """The transactions table's columns for every valid row, linked to contact and product.
+    """Valid rows as the transactions table's columns (but `raw_source`), linked to contact
+    and product.
 
     `product_ids` maps each row's `product_key` (Kajabi's Offer ID, PayPal's item title) to
     its product. `source_row_hash` fingerprints the original row, so a re-import can tell an
     unchanged transaction from one the source changed without comparing JSON documents.
-    `raw_source` is not built here (see `record_batches`); `_line` ties each record to its
-    row in the file.
     """
     return (
-        validated.valid.join(
+        rows.join(
             product_ids.select(product_key, "product_id"),
             on=product_key,
             how="left",
@@ -107,25 +148,6 @@ def transaction_records(
             LINE_COLUMN,
         )
     )
-
-
-def record_batches(records: pl.DataFrame, validated: ValidatedExport) -> Iterator[pl.DataFrame]:
-    """The transactions table's rows, `raw_source` included, one bounded batch at a time.
-
-    Each record's original JSON is rebuilt from the export as it streams past; records are
-    in file order, so each batch of JSON meets one contiguous slice of them.
-    """
-    if not records.get_column(LINE_COLUMN).is_sorted():
-        records = records.sort(LINE_COLUMN)
-    lines = records.get_column(LINE_COLUMN)
-    for batch in original_json(lines, validated.export, validated.source_columns):
-        span = line_span(lines, batch.get_column(LINE_COLUMN))
-        yield (
-            records.slice(span.start, span.stop - span.start)
-            .join(batch, on=LINE_COLUMN, how="inner", maintain_order="left")
-            .rename({RAW_JSON: "raw_source"})
-            .select(TRANSACTION_RECORD_COLUMNS)
-        )
 
 
 @dataclass(frozen=True)

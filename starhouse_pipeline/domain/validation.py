@@ -93,8 +93,9 @@ class ValidatedExport:
 
     def valid_or_unchanged(self, columns: Sequence[str]) -> pl.DataFrame:
         """`columns` of every row the warehouse is to hold: the valid rows and the unchanged
-        ones (whose `columns` must be among the fingerprint's)."""
-        valid = self.valid.select(columns)
+        ones (whose `columns` must be among the fingerprint's). The valid rows may be a
+        scan (the load is given them so): only `columns` of them are read."""
+        valid = self.valid.lazy().select(columns).collect()
         if self.unchanged.is_empty():
             return valid
         return pl.concat([valid, self.unchanged.select(columns)], how="vertical")

@@ -86,18 +86,22 @@ def fingerprints_not_held(
     return _compare_hashes(connection, keys)
 
 
-def keys_not_held_as_they_are(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
+def keys_not_held_as_they_are(
+    connection: sa.Connection, records: pl.DataFrame | pl.LazyFrame
+) -> pl.DataFrame:
     """The ids of `records` that the warehouse lacks (`held` false) or holds with another
     row hash (`held` true); every other record is already held exactly as it is.
 
     The database compares the hashes, so only the keys of rows to write come back: none
     for an unchanged re-import. A row kept without hash (loaded by another tool) differs.
-    A first import of a source stages nothing: every key is new.
+    A first import of a source stages nothing: every key is new. Of `records` (a frame, or
+    a scan), only the key and hash columns are read.
     """
-    sources = records.get_column("source_system").unique().to_list()
+    records = records.lazy()
+    sources = records.select(pl.col("source_system").unique()).collect().to_series().to_list()
     if not any(holds_rows_of(connection, source) for source in sources):
-        return records.select("external_transaction_id", pl.lit(False).alias("held"))
-    return _compare_hashes(connection, records)
+        return records.select("external_transaction_id", pl.lit(False).alias("held")).collect()
+    return _compare_hashes(connection, records.select(list(_KEY_TYPES)).collect())
 
 
 def _compare_hashes(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:

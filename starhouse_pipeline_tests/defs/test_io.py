@@ -65,3 +65,19 @@ def test_an_input_asks_for_some_columns_of_a_field_and_gets_only_those(tmp_path:
     assert restored.rows.columns == ["id", "n"]
     assert restored.rows.get_column("n").to_list() == [1, 2]
     assert restored.inner.frame.columns == ["id", "n"]  # another field: loaded whole
+
+
+def test_an_input_asks_for_a_field_as_a_scan_and_reads_only_what_it_collects(tmp_path: Path):
+    rows = pl.DataFrame({"_line": [2, 3, 4], "id": ["1", "2", "3"]})
+    value = _Outer(rows=rows, inner=_Inner(frame=pl.DataFrame({"id": ["9"]}), note=""), counts={})
+    frames: dict[str, pl.DataFrame] = {}
+    skeleton = detach_frames(value, frames)
+    _write(frames, tmp_path)
+
+    restored = attach_frames(skeleton, tmp_path, lazy=["rows"])
+
+    assert isinstance(restored.rows, pl.LazyFrame)
+    assert restored.rows.collect().equals(rows)
+    later = restored.rows.filter(pl.col("_line") > 3).select("id").collect()
+    assert later.to_series().to_list() == ["3"]
+    assert isinstance(restored.inner.frame, pl.DataFrame)  # another field: loaded as a frame
