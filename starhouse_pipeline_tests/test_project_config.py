@@ -1,5 +1,9 @@
 """One code location, named once: pyproject.toml (dagster and dg), workspace.yaml, the README."""
 
+import json
+import os
+import subprocess
+import sys
 import tomllib
 
 import yaml
@@ -34,3 +38,31 @@ def test_dg_is_pinned_at_the_dagster_version():
         if "==" in requirement
     )
     assert pins["dagster-dg-cli"] == pins["dagster"]
+
+
+_FREED_FRAMES = """
+import json, sys
+import starhouse_pipeline  # as every entry point does before polars is loaded
+import polars as pl, psutil
+process = psutil.Process()
+before = process.memory_info().rss
+batches = [
+    pl.DataFrame({"id": pl.int_range(i, i + 25_000, eager=True).cast(pl.String) + "-row"})
+    for i in range(0, 4_000_000, 25_000)
+]
+grown = process.memory_info().rss - before
+del batches
+print(json.dumps({"grown": grown, "kept": process.memory_info().rss - before}))
+"""
+
+
+def test_memory_freed_by_a_step_is_handed_back_at_once(tmp_path):
+    """Batch-sized frames freed at the end of a step do not stay resident into the next."""
+    env = {key: value for key, value in os.environ.items() if key != "_RJEM_MALLOC_CONF"}
+    result = subprocess.run(
+        [sys.executable, "-c", _FREED_FRAMES], env=env, capture_output=True, text=True, check=True
+    )
+    memory = json.loads(result.stdout)
+
+    assert memory["grown"] > 32 * 2**20
+    assert memory["kept"] < memory["grown"] / 4

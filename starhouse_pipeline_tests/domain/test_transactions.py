@@ -46,7 +46,9 @@ def test_first_import_and_unchanged_reimport():
 
 
 def test_records_are_built_a_batch_at_a_time_from_valid_rows_given_as_a_scan(tmp_path: Path):
-    rows = [export_row(ID=str(n), Amount=f"{n}.00", Customer_Email=f"p{n}@x.io") for n in range(1, 8)]
+    rows = [
+        export_row(ID=str(n), Amount=f"{n}.00", Customer_Email=f"p{n}@x.io") for n in range(1, 8)
+    ]
     validated = validate_export(read_transactions_export(write_export(tmp_path / "e.csv", rows)))
     scanned = dataclasses.replace(validated, valid=validated.valid.lazy())
     lines = validated.valid.get_column(LINE_COLUMN).filter(validated.valid["amount"] != 4)
