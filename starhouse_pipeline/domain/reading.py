@@ -20,7 +20,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from starhouse_pipeline.domain.export_spec import (
     with_delimiter_of,
 )
 from starhouse_pipeline.domain.fields import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
+from starhouse_pipeline.domain.record_scan import scan_record_starts
 
 # Fields beyond the header's width, as a JSON list, so a ragged row is kept whole.
 EXTRA_FIELDS_COLUMN = "_extra_fields"
@@ -61,6 +62,13 @@ _CP1252_CONTINUATION = "".join(
     if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
 )
 _MOJIBAKE_CANDIDATE = re.compile(f"[\u00c2-\u00f4][{_CP1252_CONTINUATION}]{{1,3}}")
+# The UTF-8 bytes every candidate starts with ("Â".."ô" is C3 82..C3 B4; each continuation
+# character's UTF-8 begins C2, C5, C6, CB or E2): a byte search ten times faster than the
+# text's, so the text is searched only in the rare block that has them. A block's search
+# also covers the previous block's last bytes, where a candidate across the border begins
+# (the three characters carried over, and a character the decoder held back).
+_MOJIBAKE_BYTES = re.compile(rb"\xc3[\x82-\xb4][\xc2\xc5\xc6\xcb\xe2]")
+_MOJIBAKE_TAIL_BYTES = 16
 
 # Files an operator may pick by mistake, named so the message says what they are.
 _BINARY_MAGIC: dict[bytes, str] = {
@@ -255,8 +263,7 @@ def read_export(
     spec = with_delimiter_of(spec, header_line)
     _refuse_another_sources_export(path.name, header_line, spec, others)
     if streamable:
-        with path.open("rb") as stream:
-            scan = _scan_records(path.name, _TrackedLines(stream), spec.delimiter)
+        scan = _fast_scan(path, spec.delimiter) or _strict_scan(path, spec.delimiter)
     else:
         with _open_text(path, file.encoding) as stream:
             scan = _scan_records(path.name, stream, spec.delimiter)
@@ -288,7 +295,7 @@ def inspect_export_file(path: Path, spec: ExportSpec) -> tuple[ExportFile, bool]
     """
     digest, size, encoding = hashlib.sha256(), 0, "utf-8"
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    lines_before, tail, has_text, has_bare_cr = 0, "", False, False
+    lines_before, tail, tail_bytes, has_text, has_bare_cr = 0, "", b"", False, False
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK_BYTES):
             has_bare_cr = has_bare_cr or bool(_BARE_CR.search(chunk))
@@ -304,9 +311,10 @@ def inspect_export_file(path: Path, spec: ExportSpec) -> tuple[ExportFile, bool]
                 file = _export_file(path, file_sha256(path), path.stat().st_size, encoding)
                 return file, False
             has_text = has_text or bool(text.strip())
-            _refuse_double_encoding(path.name, tail + text, lines_before - tail.count("\n"))
+            if _MOJIBAKE_BYTES.search(tail_bytes + chunk):
+                _refuse_double_encoding(path.name, tail + text, lines_before - tail.count("\n"))
             lines_before += text.count("\n")
-            tail = text[-3:]
+            tail, tail_bytes = (tail + text)[-3:], (tail_bytes + chunk)[-_MOJIBAKE_TAIL_BYTES:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -428,15 +436,15 @@ class _TrackedLines:
 @dataclass
 class _Scan:
     header: list[str]
-    start_lines: array.array
-    field_counts: array.array
+    start_lines: Sequence[int]
+    field_counts: Sequence[int]
     blank_lines: int
     # Where each record starts in the file; empty when the scan read decoded text.
-    byte_offsets: array.array
+    byte_offsets: Sequence[int]
 
     def lines(self, expected: int) -> pl.DataFrame:
         counts = pl.Series(self.field_counts, dtype=pl.Int64)
-        offsets = self.byte_offsets or [None] * len(self.start_lines)
+        offsets = self.byte_offsets if len(self.byte_offsets) else [None] * len(self.start_lines)
         return pl.DataFrame(
             {
                 LINE_COLUMN: pl.Series(self.start_lines, dtype=pl.Int64),
@@ -450,6 +458,26 @@ class _Scan:
                 ).to_series(),
             }
         )
+
+
+def _fast_scan(path: Path, delimiter: str) -> _Scan | None:
+    """The strict reader's scan from byte positions, when the file's quoting lets them say it
+    (`record_scan`); None sends the file through the strict reader."""
+    found = scan_record_starts(path, delimiter)
+    if found is None:
+        return None
+    return _Scan(
+        header=found.header,
+        start_lines=found.start_lines,
+        field_counts=found.field_counts,
+        blank_lines=0,
+        byte_offsets=found.byte_offsets,
+    )
+
+
+def _strict_scan(path: Path, delimiter: str) -> _Scan:
+    with path.open("rb") as stream:
+        return _scan_records(path.name, _TrackedLines(stream), delimiter)
 
 
 def _strict_reader(stream: Iterable[str], delimiter: str) -> csv.reader:
@@ -493,9 +521,9 @@ def _scan_records(file_name: str, stream: io.TextIOBase | _TrackedLines, delimit
 def _polars_reads_it_alike(raw: RawExport, scan: _Scan) -> bool:
     """Whether polars' fast scan of the file yields exactly the strict reader's records."""
     expected = len(raw.header.canonical_names)
-    if not scan.byte_offsets or scan.blank_lines:
+    if not len(scan.byte_offsets) or scan.blank_lines:
         return False
-    if any(count != expected for count in scan.field_counts):
+    if (pl.Series(scan.field_counts, dtype=pl.Int64) != expected).any():
         return False
     try:
         scanned = raw._scan_file().select(pl.len()).collect().item()

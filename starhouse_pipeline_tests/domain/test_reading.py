@@ -3,6 +3,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from starhouse_pipeline.domain import reading
 from starhouse_pipeline.domain.export_spec import ExportContractError
 from starhouse_pipeline.domain.exports import read_transactions_export
 from starhouse_pipeline.domain.fields import LINE_COLUMN
@@ -143,3 +144,31 @@ def test_a_file_changed_after_it_was_read_stops_the_import(tmp_path: Path):
         ExportContractError, match=r"export\.csv: the file changed after it was read"
     ):
         list(raw.batches())
+
+
+@pytest.mark.parametrize("block_bytes", [1, 2, 3, 5, 8, 13, 64])
+def test_double_encoding_is_found_wherever_the_file_is_split_into_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+):
+    """The byte search that decides which blocks' text is searched misses no candidate that
+    crosses a block's border."""
+    monkeypatch.setattr(reading, "_CHUNK_BYTES", block_bytes)
+    rows = [export_row(ID="1001"), export_row(ID="1002", Customer_Name="JosÃ© Müller")]
+    path = write_export(tmp_path / "export.csv", rows)
+    with pytest.raises(reading.ExportFileError, match="line 3: the text is double-encoded"):
+        read_transactions_export(path)
+
+
+def test_an_export_as_kajabi_writes_it_is_scanned_by_byte_positions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """BOM, CRLF, quoted delimiters and line breaks: the strict reader is not needed."""
+
+    def refuse(*args):
+        raise AssertionError("the strict reader was used")
+
+    monkeypatch.setattr(reading, "_strict_scan", refuse)
+    rows = [export_row(ID="1"), export_row(ID="2", Customer_Name='A "B", C\nD'), export_row()]
+    raw = read_transactions_export(write_export(tmp_path / "export.csv", rows))
+    assert raw.lines.get_column(LINE_COLUMN).to_list() == [2, 3, 5]
+    assert raw.lazy().collect().get_column("Customer Name")[1] == 'A "B", C\nD'
