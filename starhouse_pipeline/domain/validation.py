@@ -48,6 +48,8 @@ SOURCE_ROW_ID = "source_row_id"
 SKIP_LABEL = "skip_label"
 # Rows per batch wherever a row's JSON is built: bounds memory at any export size.
 BATCH_ROWS = 25_000
+# The fingerprint keeps only a hash of each row's JSON, so its batches can be larger.
+FINGERPRINT_BATCH_ROWS = 100_000
 QUARANTINE_COLUMNS = (LINE_COLUMN, SOURCE_ROW_ID, QUARANTINE_RULE, QUARANTINE_REASON)
 # A row broken in shape is quarantined even when it would be skipped: its values sit under
 # the wrong headers, so what it is cannot be told.
@@ -129,11 +131,10 @@ def fingerprint_rows(raw: RawExport, columns: Sequence[str] = ()) -> pl.DataFram
     spec = raw.spec
     wanted = {spec.id_column, *columns}
     typing = [expr for expr in spec.typed_columns() if expr.meta.output_name() in wanted]
-    source_columns = _source_columns(raw)
-    parts = [
-        batch.select(LINE_COLUMN, *typing, row_hash(raw_source_json(source_columns)))
-        for batch in _batches_or_empty(raw)
-    ]
+    fingerprint = [LINE_COLUMN, *typing, row_hash(raw_source_json(_source_columns(raw)))]
+    if not raw.row_count:
+        return raw.lazy().head(0).collect().select(fingerprint)
+    parts = raw.map_batches(lambda batch: batch.select(fingerprint), FINGERPRINT_BATCH_ROWS)
     return pl.concat(parts, how="vertical")
 
 

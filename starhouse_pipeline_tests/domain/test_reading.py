@@ -172,3 +172,35 @@ def test_an_export_as_kajabi_writes_it_is_scanned_by_byte_positions(
     raw = read_transactions_export(write_export(tmp_path / "export.csv", rows))
     assert raw.lines.get_column(LINE_COLUMN).to_list() == [2, 3, 5]
     assert raw.lazy().collect().get_column("Customer Name")[1] == 'A "B", C\nD'
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["by_byte_range", "strict_reader"])
+def test_batches_mapped_on_threads_come_back_in_file_order(tmp_path: Path, strict: bool):
+    path = _multiline_export(tmp_path)
+    if strict:
+        path.write_bytes(path.read_bytes() + b"\r\n")
+    raw = read_transactions_export(path)
+    lines = raw.lazy().collect().get_column(LINE_COLUMN).gather([0, 2, 3, 4, 6])
+
+    def first_lines(batch: pl.DataFrame) -> list[int]:
+        return batch.get_column(LINE_COLUMN).to_list()
+
+    mapped = list(raw.map_batches(first_lines, batch_rows=2, lines=lines, threads=3))
+
+    assert mapped == [first_lines(batch) for batch in raw.batches(batch_rows=2, lines=lines)]
+    assert [line for batch in mapped for line in batch] == lines.to_list()
+
+
+def test_mapping_on_threads_takes_no_more_batches_ahead_than_it_has_threads():
+    taken: list[int] = []
+
+    def items():
+        for item in range(10):
+            taken.append(item)
+            yield item
+
+    results = reading._ordered_map(lambda item: (item, len(taken)), items(), threads=3)
+
+    for item, taken_when_done in results:
+        assert len(taken) == min(item + 3, 10)  # taken ahead while this one is handed out
+        assert taken_when_done <= item + 3
