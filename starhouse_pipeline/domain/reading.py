@@ -42,6 +42,9 @@ from starhouse_pipeline.domain.export_spec import (
 from starhouse_pipeline.domain.fields import LINE_COLUMN, STRUCTURE_ERROR_COLUMN
 from starhouse_pipeline.domain.record_scan import scan_record_starts
 
+S = TypeVar("S")
+T = TypeVar("T")
+
 # Fields beyond the header's width, as a JSON list, so a ragged row is kept whole.
 EXTRA_FIELDS_COLUMN = "_extra_fields"
 
@@ -56,8 +59,6 @@ BYTE_OFFSET_COLUMN = "_byte_offset"
 # more while the next batch's bytes are read (measured at 1M rows on 2 cores: 3.4 s on one
 # thread, 2.4 s on two, 1.8 s on three). At most four: each thread holds a batch.
 BATCH_THREADS = min(4, (os.cpu_count() or 1) + 1)
-S = TypeVar("S")
-T = TypeVar("T")
 _EOF_MARKER = "\x1a"  # the Ctrl-Z some Windows tools still append
 # cp1252 leaves these bytes undefined; seeing one means the file is not cp1252 either.
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
@@ -573,11 +574,10 @@ def _scan_records(file_name: str, stream: io.TextIOBase | _TrackedLines, delimit
 
 def _polars_reads_it_alike(raw: RawExport, scan: _Scan) -> bool:
     """Whether polars' fast scan of the file yields exactly the strict reader's records."""
-    expected = len(raw.header.canonical_names)
     if not len(scan.byte_offsets) or scan.blank_lines:
         return False
-    if (pl.Series(scan.field_counts, dtype=pl.Int64) != expected).any():
-        return False
+    if raw.lines.get_column(STRUCTURE_ERROR_COLUMN).is_not_null().any():
+        return False  # a ragged row: polars would pad or cut it
     try:
         scanned = raw._scan_file().select(pl.len()).collect().item()
     except pl.exceptions.PolarsError:
