@@ -12,7 +12,7 @@ import dagster as dg
 import polars as pl
 
 from starhouse_pipeline.defs.exports import WAREHOUSE_POOL, HeldRows, export_assets
-from starhouse_pipeline.defs.io import FRAME_COLUMNS, LAZY_FRAMES
+from starhouse_pipeline.defs.io import LAZY_FRAMES
 from starhouse_pipeline.defs.resources import ImportOptions, WarehouseResource
 from starhouse_pipeline.domain import contacts as contact_rules
 from starhouse_pipeline.domain import products as product_rules
@@ -23,7 +23,6 @@ from starhouse_pipeline.domain.kajabi_transactions import TRANSACTIONS
 from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.domain.masking import mask_email_expr
 from starhouse_pipeline.domain.transactions import (
-    FACT_COLUMNS,
     UNCHANGED_COLUMNS,
     LoadOutcome,
     export_facts,
@@ -38,25 +37,11 @@ from starhouse_pipeline.warehouse import paypal as warehouse_paypal
 IMPORT_GROUP = "kajabi_import"
 
 
-def validated_columns(*columns: str, unchanged: tuple[str, ...] = ()) -> dict[str, dg.AssetIn]:
-    """The `validated_transactions` input, loading only these columns of its valid rows (and
-    the `unchanged` columns of its unchanged rows: none unless asked).
-
-    At a million rows each column is tens of megabytes; a step reads the few it uses.
-    """
-    frames = {"valid": [LINE_COLUMN, *columns], "unchanged": [LINE_COLUMN, *unchanged]}
-    metadata = {FRAME_COLUMNS: frames}
-    return {"validated_transactions": dg.AssetIn(metadata=metadata)}
-
-
-def validated_for_load(asset: str, unchanged: tuple[str, ...] = FACT_COLUMNS) -> dg.AssetIn:
-    """A validated export as the load reads it: its valid rows as a scan, read a batch at a
-    time (`record_batches`), never whole; the `unchanged` columns of its unchanged rows."""
-    metadata = {
-        FRAME_COLUMNS: {"unchanged": [LINE_COLUMN, *unchanged]},
-        LAZY_FRAMES: ["valid"],
-    }
-    return dg.AssetIn(asset, metadata=metadata)
+def validated_scan(asset: str) -> dg.AssetIn:
+    """A validated export whose valid and unchanged rows are scans, read a batch at a time
+    (the load's `record_batches`, the contacts' `valid_batches`) or summed by the streaming
+    engine, never whole."""
+    return dg.AssetIn(asset, metadata={LAZY_FRAMES: ["valid", "unchanged"]})
 
 
 def _masked_preview(valid: pl.DataFrame, rows: int = 5) -> pl.DataFrame:
@@ -103,7 +88,7 @@ validated_transactions = TRANSACTIONS_EXPORT.validated
     group_name=IMPORT_GROUP,
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
-    ins=validated_columns(*product_rules.OFFER_COLUMNS),
+    ins={"validated_transactions": validated_scan("validated_transactions")},
 )
 def resolved_products(
     validated_transactions: ValidatedExport,
@@ -117,7 +102,9 @@ def resolved_products(
     and reported; that offer gets a product of its own, named with its Offer ID appended so
     no two products share a normalized name.
     """
-    offers = product_rules.offers_in_export(validated_transactions.valid)
+    offers = product_rules.offers_in_export(
+        validated_transactions.valid_batches(product_rules.OFFER_COLUMNS)
+    )
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         plan = product_rules.plan_products(offers, products.read_products(connection))
@@ -149,7 +136,7 @@ def resolved_products(
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
     deps=["resolved_products"],
-    ins=validated_columns(*contact_rules.CUSTOMER_COLUMNS),
+    ins={"validated_transactions": validated_scan("validated_transactions")},
 )
 def contact_enrichments(
     context: dg.AssetExecutionContext,
@@ -181,7 +168,9 @@ def enrich_contacts(
 ) -> dg.Output[contact_rules.ContactOutcome]:
     """Match an export's customers to contacts, create the missing ones and fill only empty
     fields, with `source` as the provenance (the transactions imports of every source)."""
-    customers = contact_rules.customers_in_export(validated.valid)
+    customers = contact_rules.customers_in_export(
+        validated.valid_batches(contact_rules.CUSTOMER_COLUMNS)
+    )
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:
         emails = contacts.stage_emails(connection, customers.get_column("email"))
@@ -208,7 +197,7 @@ def enrich_contacts(
     group_name=IMPORT_GROUP,
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
-    ins={"validated_transactions": validated_for_load("validated_transactions")},
+    ins={"validated_transactions": validated_scan("validated_transactions")},
 )
 def loaded_transactions(
     context: dg.AssetExecutionContext,
@@ -269,7 +258,7 @@ def load_transactions(
             keys.select("external_transaction_id", LINE_COLUMN).collect(), not_held_as_is
         )
         inserted, updated = changes.new.height, changes.changed.height
-        unchanged = changes.unchanged + validated.unchanged.height
+        unchanged = changes.unchanged + validated.unchanged_rows
         if not dry_run:
             inserted = transactions.insert_new(
                 connection, batches(changes.new.get_column(LINE_COLUMN)), context.run_id

@@ -7,8 +7,11 @@ Subscriptions and People imports (and the next source) read alike in the UI. Wha
 export is its planner and load, in its own `defs` module.
 """
 
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -26,9 +29,8 @@ from starhouse_pipeline.domain.reading import RawExport
 from starhouse_pipeline.domain.report import quarantine_by_rule
 from starhouse_pipeline.domain.validation import (
     ValidatedExport,
-    fingerprint_rows,
-    held_as_they_are,
     quarantine_refused,
+    rows_held_as_they_are,
     validate_export,
 )
 from starhouse_pipeline.warehouse import bookkeeping
@@ -36,8 +38,9 @@ from starhouse_pipeline.warehouse.crm import CrmRefusesEveryRow
 
 EXPORTS_GROUP = "kajabi_exports"
 WAREHOUSE_POOL = "starhouse_warehouse"
-# What the CRM's own constraints refuse of an export's valid rows: (line, rule, reason).
-Refusals = Callable[[sa.Connection, pl.DataFrame], pl.DataFrame]
+# What the CRM's own constraints refuse of an export's valid rows (a scan of them, at most a
+# frame): (line, rule, reason).
+Refusals = Callable[[sa.Connection, pl.DataFrame | pl.LazyFrame], pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,13 @@ class HeldRows:
     """How the warehouse tells which of an export's rows it already holds as they are.
 
     `holds_any`: whether it holds any row of this source (if not, nothing is compared);
-    `not_held`: given the rows' fingerprints (id, row hash), the ids it lacks or holds with
-    another hash, as (id, held); `columns`: the typed columns kept of each unchanged row.
+    `not_held`: given the rows' fingerprints (id, row hash, in batches as they are made),
+    the ids it lacks or holds with another hash, as (id, held); `columns`: the typed
+    columns kept of each unchanged row.
     """
 
     holds_any: Callable[[sa.Connection], bool]
-    not_held: Callable[[sa.Connection, pl.DataFrame], pl.DataFrame]
+    not_held: Callable[[sa.Connection, Iterable[pl.DataFrame]], pl.DataFrame]
     columns: tuple[str, ...]
 
 
@@ -175,27 +179,39 @@ def _validated_asset(
         raw: RawExport,
         warehouse: WarehouseResource,
         import_options: ImportOptions,
-    ) -> dg.Output[ValidatedExport]:
-        validated = validate_export(raw, _unchanged_rows(raw, warehouse, steps.held))
-        resolved = 0
-        with warehouse.transaction(dry_run=import_options.dry_run) as connection:
-            if steps.refusals is not None:
-                validated = _without_refused(connection, validated, steps.refusals)
-            bookkeeping.record_validated_export(connection, context.run_id, validated)
-            if steps.resolves_earlier_quarantine:
-                # Resolved with the new quarantine, under the same lock, so concurrent imports
-                # agree on which verdict is the latest (this run's own rows never are).
-                resolved = bookkeeping.resolve_quarantine(
-                    connection, context.run_id, validated.file, validated.seen_ids()
-                )
-        metadata = validated_metadata(validated) | {"earlier_quarantine_resolved": resolved}
-        if steps.preview is not None:
-            metadata["preview"] = dg.MetadataValue.md(
-                markdown_table(steps.preview(validated.valid))
-            )
-        return dg.Output(validated, metadata=metadata)
+    ) -> Iterator[dg.Output[ValidatedExport]]:
+        # The valid rows are written to this folder as they are typed, and read from it when
+        # the output is stored, which happens at the `yield`: only then may it go.
+        with _spill_directory(context, name) as spill:
+            unchanged = _unchanged_rows(raw, warehouse, steps.held, Path(spill))
+            validated = validate_export(raw, unchanged, Path(spill))
+            resolved = 0
+            with warehouse.transaction(dry_run=import_options.dry_run) as connection:
+                if steps.refusals is not None:
+                    validated = _without_refused(connection, validated, steps.refusals)
+                bookkeeping.record_validated_export(connection, context.run_id, validated)
+                if steps.resolves_earlier_quarantine:
+                    # Resolved with the new quarantine, under the same lock, so concurrent
+                    # imports agree on which verdict is the latest (this run's never are).
+                    resolved = bookkeeping.resolve_quarantine(
+                        connection, context.run_id, validated.file, validated.seen_ids()
+                    )
+            metadata = validated_metadata(validated) | {"earlier_quarantine_resolved": resolved}
+            if steps.preview is not None:
+                first_rows = validated.valid.lazy().head(5).collect()
+                metadata["preview"] = dg.MetadataValue.md(markdown_table(steps.preview(first_rows)))
+            yield dg.Output(validated, metadata=metadata)
 
     return validated_export
+
+
+def _spill_directory(
+    context: dg.AssetExecutionContext, name: str
+) -> tempfile.TemporaryDirectory[str]:
+    """A folder of this step's own beside the asset storage, on the same disk."""
+    storage = Path(context.instance.storage_directory())
+    storage.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix=f".{name}-{context.run_id[:8]}-", dir=storage)
 
 
 def _validated_description(spec: ExportSpec, steps: _ValidationSteps) -> str:
@@ -219,22 +235,19 @@ def _validated_description(spec: ExportSpec, steps: _ValidationSteps) -> str:
 
 
 def _unchanged_rows(
-    raw: RawExport, warehouse: WarehouseResource, held: HeldRows | None
-) -> pl.DataFrame | None:
+    raw: RawExport, warehouse: WarehouseResource, held: HeldRows | None, spill: Path
+) -> pl.DataFrame | pl.LazyFrame | None:
     """The rows the warehouse holds as they are; None when it holds nothing of this source
     (a first import) or the export has no such shortcut."""
     if held is None:
         return None
-    # Only reads (and a temporary table): no write lock, rolled back, and no transaction
-    # open while the file is fingerprinted. The load asks again, under the lock, of the
-    # rows it writes.
+    # Only reads (and a temporary table the fingerprints stream into): no write lock, and
+    # rolled back. The load asks again, under the lock, of the rows it writes.
     with warehouse.transaction(dry_run=True) as connection:
         if not held.holds_any(connection):
             return None
-    fingerprints = fingerprint_rows(raw, held.columns)
-    with warehouse.transaction(dry_run=True) as connection:
-        not_held = held.not_held(connection, fingerprints)
-    return held_as_they_are(fingerprints, not_held, raw.spec.id_column)
+        not_held = partial(held.not_held, connection)
+        return rows_held_as_they_are(raw, held.columns, not_held, spill)
 
 
 def _without_refused(
@@ -251,8 +264,8 @@ def validated_metadata(validated: ValidatedExport) -> dict:
     """Counts, the quarantine per rule and a masked sample of it: no personal data."""
     counts = {
         "rows_read": validated.rows_read,
-        "unchanged": validated.unchanged.height,  # held by the warehouse as they are
-        "valid": validated.valid.height,
+        "unchanged": validated.unchanged_rows,  # held by the warehouse as they are
+        "valid": validated.valid_rows,
         "quarantined": validated.quarantined.height,
         "duplicates_collapsed": len(validated.collapsed_lines),
         "skipped": validated.skipped_rows,
@@ -260,7 +273,7 @@ def validated_metadata(validated: ValidatedExport) -> dict:
     return {
         **summary_line(
             f"{count(validated.rows_read)} rows read: {_unchanged_words(validated)}"
-            f"{count(validated.valid.height)} valid, "
+            f"{count(validated.valid_rows)} valid, "
             f"{count(validated.quarantined.height)} quarantined, "
             f"{count(len(validated.collapsed_lines))} identical duplicates collapsed, "
             f"{count(validated.skipped_rows)} skipped (not imported)."
@@ -278,9 +291,9 @@ def validated_metadata(validated: ValidatedExport) -> dict:
 
 
 def _unchanged_words(validated: ValidatedExport) -> str:
-    if validated.unchanged.is_empty():
+    if not validated.unchanged_rows:
         return ""
-    return f"{count(validated.unchanged.height)} unchanged (held by the warehouse as they are), "
+    return f"{count(validated.unchanged_rows)} unchanged (held by the warehouse as they are), "
 
 
 def masked_preview(valid: pl.DataFrame, columns: Mapping[str, str], rows: int = 5) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from starhouse_pipeline.defs.assets import (
     enrich_contacts,
     held_transactions,
     load_transactions,
-    validated_for_load,
+    validated_scan,
 )
 from starhouse_pipeline.defs.checks import (
     counted_once_check,
@@ -110,7 +110,11 @@ def paypal_products(
 
 
 @dg.asset(
-    group_name=PAYPAL_GROUP, kinds={"polars", "sql"}, pool=WAREHOUSE_POOL, deps=[paypal_products]
+    group_name=PAYPAL_GROUP,
+    kinds={"polars", "sql"},
+    pool=WAREHOUSE_POOL,
+    deps=[paypal_products],
+    ins={"validated_paypal_activity": validated_scan("validated_paypal_activity")},
 )
 def paypal_contacts(
     context: dg.AssetExecutionContext,
@@ -136,7 +140,7 @@ def paypal_contacts(
     group_name=PAYPAL_GROUP,
     kinds={"polars", "sql"},
     pool=WAREHOUSE_POOL,
-    ins={"validated_paypal_activity": validated_for_load("validated_paypal_activity")},
+    ins={"validated_paypal_activity": validated_scan("validated_paypal_activity")},
 )
 def loaded_paypal_transactions(
     context: dg.AssetExecutionContext,

@@ -10,12 +10,10 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from starhouse_pipeline.defs.assets import IMPORT_GROUP
+from starhouse_pipeline.defs.assets import IMPORT_GROUP, validated_scan
 from starhouse_pipeline.defs.dashboard import dashboard_path
-from starhouse_pipeline.defs.io import FRAME_COLUMNS
 from starhouse_pipeline.defs.resources import WarehouseResource
 from starhouse_pipeline.domain.contacts import ContactOutcome
-from starhouse_pipeline.domain.fields import LINE_COLUMN
 from starhouse_pipeline.domain.report import (
     PRODUCT_LABELS,
     REPORT_COLUMNS,
@@ -88,16 +86,8 @@ def import_report_asset(
         kinds={"markdown"},
         deps=list(deps),
         ins={
-            "validated": dg.AssetIn(
-                source.validated,
-                # A few columns of the valid rows, never all of them.
-                metadata={
-                    FRAME_COLUMNS: {
-                        "valid": [LINE_COLUMN, *REPORT_COLUMNS],
-                        "unchanged": [LINE_COLUMN, *REPORT_COLUMNS],
-                    }
-                },
-            ),
+            # Summed over scans: a few columns of the rows, never all of them at once.
+            "validated": validated_scan(source.validated),
             "products": dg.AssetIn(source.products),
             "contacts": dg.AssetIn(source.contacts),
             "load": dg.AssetIn(source.load),

@@ -7,11 +7,13 @@ block are filled from the billing address. Customers with no contact become new 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
 from starhouse_pipeline.domain.keys import CRM_KEY
+from starhouse_pipeline.domain.latest import latest_per_key
 
 ADDRESS_FIELDS = ("address_line_1", "address_line_2", "city", "state", "postal_code", "country")
 ENRICHABLE_FIELDS = ("phone", *ADDRESS_FIELDS)
@@ -42,19 +44,19 @@ def is_blank(column: str) -> pl.Expr:
     return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
 
-def customers_in_export(valid: pl.DataFrame) -> pl.DataFrame:
-    """One row per customer email with their latest name, phone and full billing address."""
-    latest_first = valid.sort("transaction_date", descending=True)
-    people = latest_first.group_by("email", maintain_order=True).agg(
-        pl.col("customer_name").drop_nulls().first(),
-        pl.col("phone").drop_nulls().first(),
-    )
-    addresses = (
-        latest_first.filter(pl.col("address_line_1").is_not_null())
-        .group_by("email", maintain_order=True)
-        .agg(pl.col(field).first() for field in ADDRESS_FIELDS)
-    )
-    return people.join(addresses, on="email", how="left").sort("email")
+def customers_in_export(valid: pl.DataFrame | Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """One row per customer email with their latest name, phone and full billing address
+    (`latest_per_key`: the latest row that has it; the address block as one value, from the
+    latest row with a first address line). `valid` may come a batch at a time."""
+    customers = latest_per_key(valid, "email", _PICKS)
+    return customers.select("email", "customer_name", "phone", *ADDRESS_FIELDS).sort("email")
+
+
+_PICKS = {
+    "customer_name": ("customer_name",),
+    "phone": ("phone",),
+    "address_line_1": ADDRESS_FIELDS,
+}
 
 
 def plan_contacts(customers: pl.DataFrame, existing: pl.DataFrame) -> ContactPlan:

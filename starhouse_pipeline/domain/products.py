@@ -9,11 +9,13 @@ colliding title gets its Offer ID appended: "Title (Kajabi offer 123)".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
 from starhouse_pipeline.domain.keys import CRM_KEY
+from starhouse_pipeline.domain.latest import latest_per_key
 from starhouse_pipeline.domain.patterns import normalize_name
 
 PRODUCT_SCHEMA = {"id": CRM_KEY, "name": pl.String, "kajabi_offer_id": pl.String}
@@ -34,15 +36,14 @@ class ProductPlan:
 OFFER_COLUMNS = ("transaction_date", "offer_id", "offer_title")
 
 
-def offers_in_export(valid: pl.DataFrame) -> pl.DataFrame:
-    """One row per Offer ID, named by its most recent title in the export."""
+def offers_in_export(valid: pl.DataFrame | Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """One row per Offer ID, named by its most recent title in the export (`latest_per_key`;
+    `valid` may come a batch at a time)."""
+    batches = [valid] if isinstance(valid, pl.DataFrame) else valid
+    with_offer = (batch.filter(pl.col("offer_id").is_not_null()) for batch in batches)
+    latest = latest_per_key(with_offer, "offer_id", {"offer_title": ("offer_title",)})
     return (
-        valid.filter(pl.col("offer_id").is_not_null())
-        .sort("transaction_date")
-        .group_by("offer_id")
-        .agg(
-            pl.col("offer_title").drop_nulls().last().alias("name"),
-        )
+        latest.select("offer_id", pl.col("offer_title").alias("name"))
         .with_columns(pl.col("name").fill_null(pl.format("Kajabi offer {}", pl.col("offer_id"))))
         .sort("offer_id")
     )

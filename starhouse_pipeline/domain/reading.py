@@ -495,6 +495,8 @@ class _Scan:
     blank_lines: int
     # Where each record starts in the file; empty when the scan read decoded text.
     byte_offsets: Sequence[int]
+    # Whether the byte-position scan read it: the plain quoting a CSV writer produces.
+    plain_quoting: bool = False
 
     def lines(self, expected: int) -> pl.DataFrame:
         counts = pl.Series(self.field_counts, dtype=pl.Int64)
@@ -526,6 +528,7 @@ def _fast_scan(path: Path, delimiter: str) -> _Scan | None:
         field_counts=found.field_counts,
         blank_lines=0,
         byte_offsets=found.byte_offsets,
+        plain_quoting=True,
     )
 
 
@@ -578,6 +581,10 @@ def _polars_reads_it_alike(raw: RawExport, scan: _Scan) -> bool:
         return False
     if raw.lines.get_column(STRUCTURE_ERROR_COLUMN).is_not_null().any():
         return False  # a ragged row: polars would pad or cut it
+    if scan.plain_quoting:
+        # Nothing for polars to read otherwise, and counting maps the whole file into memory
+        # (1.3 GB of RSS for a 1.2 GB export). Each batch's row count is still checked.
+        return True
     try:
         scanned = raw._scan_file().select(pl.len()).collect().item()
     except pl.exceptions.PolarsError:

@@ -9,12 +9,19 @@ from starhouse_pipeline.domain.mapping import REVENUE_STATUS
 TOTALS_KEYS = ("transaction_type", "status", "currency")
 
 
-def totals_by_kind(transactions: pl.DataFrame) -> pl.DataFrame:
+# Every sum here takes a frame or a scan (the stored rows of a million-row export): a scan is
+# summed by the streaming engine, a batch at a time, never read whole.
+Rows = pl.DataFrame | pl.LazyFrame
+
+
+def totals_by_kind(transactions: Rows) -> pl.DataFrame:
     """Row count and exact amount per (type, status, currency)."""
     return (
-        transactions.group_by(TOTALS_KEYS)
+        transactions.lazy()
+        .group_by(TOTALS_KEYS)
         .agg(pl.len().cast(pl.Int64).alias("rows"), pl.col("amount").sum().alias("amount"))
         .sort(TOTALS_KEYS)
+        .collect(engine="streaming")
     )
 
 
@@ -27,21 +34,25 @@ def compare_totals(expected: pl.DataFrame, actual: pl.DataFrame) -> pl.DataFrame
     ).sort(TOTALS_KEYS)
 
 
-def revenue_by_currency(transactions: pl.DataFrame) -> pl.DataFrame:
+def revenue_by_currency(transactions: Rows) -> pl.DataFrame:
     """Revenue is completed rows only; refunds are negative rows and so reduce it."""
     return (
-        transactions.filter(pl.col("status") == REVENUE_STATUS)
+        transactions.lazy()
+        .filter(pl.col("status") == REVENUE_STATUS)
         .group_by("currency")
         .agg(pl.col("amount").sum().alias("revenue"))
         .sort("currency")
+        .collect(engine="streaming")
     )
 
 
-def not_revenue_by_status(transactions: pl.DataFrame) -> pl.DataFrame:
+def not_revenue_by_status(transactions: Rows) -> pl.DataFrame:
     """Failed and pending money, reported apart and never counted as revenue."""
     return (
-        transactions.filter(pl.col("status") != REVENUE_STATUS)
+        transactions.lazy()
+        .filter(pl.col("status") != REVENUE_STATUS)
         .group_by("status", "currency")
         .agg(pl.len().alias("rows"), pl.col("amount").sum().alias("amount"))
         .sort("status", "currency")
+        .collect(engine="streaming")
     )

@@ -14,6 +14,7 @@ from starhouse_pipeline.domain.formatting import count, counts_frame, markdown_t
 from starhouse_pipeline.domain.mapping import REVENUE_STATUS
 from starhouse_pipeline.domain.patterns import normalize_name
 from starhouse_pipeline.domain.reconciliation import (
+    Rows,
     not_revenue_by_status,
     revenue_by_currency,
     totals_by_kind,
@@ -28,7 +29,7 @@ class ImportReportInputs:
     file_sha256: str
     run_id: str
     dry_run: bool
-    valid: pl.DataFrame
+    valid: Rows  # every valid or unchanged row: a scan of the stored rows, or a frame
     rows_read: int
     quarantined: pl.DataFrame
     collapsed: int
@@ -62,16 +63,15 @@ REPORT_COLUMNS = (
 )
 
 
-def top_products(
-    valid: pl.DataFrame, by: str, limit: int = 10, key: str = "offer_id"
-) -> pl.DataFrame:
+def top_products(valid: Rows, by: str, limit: int = 10, key: str = "offer_id") -> pl.DataFrame:
     """Top offers by completed revenue (`by="revenue"`) or by transaction count; offers are
     told apart by `key` (Kajabi's Offer ID; PayPal, which has none, by item title, compared
     normalized so its free-text spellings count as one)."""
     completed = pl.col("status") == REVENUE_STATUS
     offer = pl.col(key) if key == "offer_id" else normalize_name(key)
     ranked = (
-        valid.with_columns(offer.alias("_offer"))
+        valid.lazy()
+        .with_columns(offer.alias("_offer"))
         .filter(pl.col("_offer").is_not_null())
         .group_by("_offer", "currency")
         .agg(
@@ -82,6 +82,7 @@ def top_products(
         .sort([by, "_offer"], descending=[True, False])
         .head(limit)
         .rename({"_offer": "offer_id"})
+        .collect(engine="streaming")
     )
     shown = ("product", "offer_id") if key == "offer_id" else ("product",)
     return ranked.select(*shown, "currency", "transactions", "revenue")
@@ -195,10 +196,11 @@ def summary_sentence(inputs: ImportReportInputs) -> str:
     )
 
 
-def _date_range(valid: pl.DataFrame) -> str:
-    if valid.is_empty():
+def _date_range(valid: Rows) -> str:
+    dates = pl.col("transaction_date")
+    first, last = valid.lazy().select(dates.min(), dates.max().alias("last")).collect().row(0)
+    if first is None:
         return "(no valid rows)"
-    first, last = valid["transaction_date"].min(), valid["transaction_date"].max()
     return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
 
 
@@ -209,7 +211,7 @@ def _row_counts(inputs: ImportReportInputs) -> dict[str, int]:
         **skipped,
         "quarantined": inputs.quarantined.height,
         "collapsed": inputs.collapsed,
-        "valid": inputs.valid.height,
+        "valid": inputs.valid.lazy().select(pl.len()).collect().item(),
         **inputs.load_counts,
     }
 

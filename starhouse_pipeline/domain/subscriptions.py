@@ -324,9 +324,10 @@ def crm_subscription_rows(records: pl.DataFrame) -> pl.DataFrame:
     return in_crm_terms(records.filter(pl.col("contact_id").is_not_null()))
 
 
-def in_crm_terms(frame: pl.DataFrame, *keep: str) -> pl.DataFrame:
+def in_crm_terms(frame: pl.DataFrame | pl.LazyFrame, *keep: str) -> pl.DataFrame | pl.LazyFrame:
     """`frame`'s values under the CRM `subscriptions` columns they fill (those it has), plus
     the `keep` columns as they are."""
+    present = frame.collect_schema().names()
     return frame.select(
         *keep,
         *(
@@ -334,7 +335,7 @@ def in_crm_terms(frame: pl.DataFrame, *keep: str) -> pl.DataFrame:
             if column == "status"
             else pl.col(source).alias(column)
             for column, source in CRM_SUBSCRIPTION_COLUMNS.items()
-            if source in frame.columns
+            if source in present
         ),
     )
 

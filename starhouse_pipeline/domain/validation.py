@@ -14,13 +14,18 @@ others. The daily import re-reads the whole history, so that is most of its rows
 Valid rows keep their original text columns, not the JSON of the row: the JSON repeats every
 column name on every row (three times the text), so it is built batch by batch where it is
 written (`raw_source_batches`), and only its SHA-256 travels with the row.
+
+Given a folder (`spill_dir`), validation writes each batch's valid rows there as Parquet as
+soon as they are typed and keeps only their keys: the valid rows are then a scan of those
+files, and memory stays a batch deep at any export size.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
@@ -50,6 +55,8 @@ SKIP_LABEL = "skip_label"
 BATCH_ROWS = 25_000
 # The fingerprint keeps only a hash of each row's JSON, so its batches can be larger.
 FINGERPRINT_BATCH_ROWS = 100_000
+# Rows per batch where a step goes through the stored valid rows: two Parquet row groups.
+SCAN_BATCH_ROWS = 200_000
 QUARANTINE_COLUMNS = (LINE_COLUMN, SOURCE_ROW_ID, QUARANTINE_RULE, QUARANTINE_REASON)
 # A row broken in shape is quarantined even when it would be skipped: its values sit under
 # the wrong headers, so what it is cannot be told.
@@ -62,7 +69,8 @@ class ValidatedExport:
 
     file: ExportFile
     rows_read: int
-    valid: pl.DataFrame
+    # A scan (of the Parquet files validation wrote, or as the load is given them) or a frame.
+    valid: pl.DataFrame | pl.LazyFrame
     quarantined: pl.DataFrame
     collapsed_lines: list[int]
     # The export the rows came from: each valid row's original JSON is rebuilt from it, a
@@ -89,22 +97,45 @@ class ValidatedExport:
         return int(self.skipped.get_column("rows").sum())
 
     @property
-    def accounted_rows(self) -> int:
-        kept = self.valid.height + self.quarantined.height + len(self.collapsed_lines)
-        return kept + self.skipped_rows + self.unchanged.height
+    def valid_rows(self) -> int:
+        return _height(self.valid)
 
-    def valid_or_unchanged(self, columns: Sequence[str]) -> pl.DataFrame:
+    @property
+    def unchanged_rows(self) -> int:
+        return _height(self.unchanged)
+
+    @property
+    def accounted_rows(self) -> int:
+        kept = self.valid_rows + self.quarantined.height + len(self.collapsed_lines)
+        return kept + self.skipped_rows + self.unchanged_rows
+
+    def valid_or_unchanged(self, columns: Sequence[str]) -> pl.LazyFrame:
         """`columns` of every row the warehouse is to hold: the valid rows and the unchanged
-        ones (whose `columns` must be among the fingerprint's). The valid rows may be a
-        scan (the load is given them so): only `columns` of them are read."""
-        valid = self.valid.lazy().select(columns).collect()
-        if self.unchanged.is_empty():
-            return valid
-        return pl.concat([valid, self.unchanged.select(columns)], how="vertical")
+        ones (whose `columns` must be among the fingerprint's), as one scan: only `columns`
+        of them are read, and only when it is collected."""
+        valid = self.valid.lazy().select(columns)
+        if not self.unchanged.collect_schema().names():
+            return valid  # no unchanged rows were even looked for
+        return pl.concat([valid, self.unchanged.lazy().select(columns)], how="vertical")
+
+    def valid_batches(
+        self, columns: Sequence[str], batch_rows: int = SCAN_BATCH_ROWS
+    ) -> Iterator[pl.DataFrame]:
+        """(line, `columns`) of the valid rows, `batch_rows` at a time in line order (one
+        empty batch when there are none). Of a scan, each batch is a range of lines, so it
+        reads only its own row groups."""
+        valid = self.valid.lazy().select(LINE_COLUMN, *columns)
+        lines = valid.select(LINE_COLUMN).collect().to_series().sort()
+        if lines.is_empty():
+            yield valid.collect()
+        for first in range(0, lines.len(), batch_rows):
+            chosen = lines.slice(first, batch_rows)
+            yield valid.filter(pl.col(LINE_COLUMN).is_between(chosen[0], chosen[-1])).collect()
 
     def raw_rows(self, lines: pl.Series | None = None) -> pl.DataFrame:
         """(line, original JSON) of the valid rows (or of `lines`): small exports and tests."""
-        lines = self.valid.get_column(LINE_COLUMN) if lines is None else lines
+        if lines is None:
+            lines = self.valid.lazy().select(LINE_COLUMN).collect().to_series()
         batches = list(original_json(lines, self.export, self.source_columns))
         if not batches:
             return pl.DataFrame(schema={LINE_COLUMN: pl.Int64, RAW_JSON: pl.String})
@@ -118,46 +149,99 @@ class ValidatedExport:
         """Every id this export read, loaded or quarantined again."""
         return pl.concat(
             [
-                self.valid_or_unchanged([self.spec.id_column]).to_series().alias(SOURCE_ROW_ID),
+                self.valid_or_unchanged([self.spec.id_column])
+                .collect()
+                .to_series()
+                .alias(SOURCE_ROW_ID),
                 self.quarantined.get_column(SOURCE_ROW_ID),
             ]
         )
 
 
-def fingerprint_rows(raw: RawExport, columns: Sequence[str] = ()) -> pl.DataFrame:
-    """Every row's line, id and row hash, plus the typed `columns` named: nothing else of the
-    row is typed. What the warehouse compares to tell the rows it already holds as they are.
-    """
+def _height(rows: pl.DataFrame | pl.LazyFrame) -> int:
+    if isinstance(rows, pl.DataFrame):
+        return rows.height
+    return rows.select(pl.len()).collect().item()
+
+
+def fingerprint_batches(raw: RawExport, columns: Sequence[str] = ()) -> Iterator[pl.DataFrame]:
+    """Every row's line, id and row hash, plus the typed `columns` named, a batch at a time
+    in file order: nothing else of the row is typed. What the warehouse compares to tell
+    the rows it already holds as they are."""
     spec = raw.spec
     wanted = {spec.id_column, *columns}
     typing = [expr for expr in spec.typed_columns() if expr.meta.output_name() in wanted]
     fingerprint = [LINE_COLUMN, *typing, row_hash(raw_source_json(_source_columns(raw)))]
     if not raw.row_count:
-        return raw.lazy().head(0).collect().select(fingerprint)
-    parts = raw.map_batches(lambda batch: batch.select(fingerprint), FINGERPRINT_BATCH_ROWS)
-    return pl.concat(parts, how="vertical")
+        yield raw.lazy().head(0).collect().select(fingerprint)
+        return
+    yield from raw.map_batches(lambda batch: batch.select(fingerprint), FINGERPRINT_BATCH_ROWS)
+
+
+def fingerprint_rows(raw: RawExport, columns: Sequence[str] = ()) -> pl.DataFrame:
+    """`fingerprint_batches`, all at once (small exports and tests)."""
+    return pl.concat(list(fingerprint_batches(raw, columns)), how="vertical")
 
 
 def held_as_they_are(fingerprints: pl.DataFrame, not_held: pl.DataFrame, key: str) -> pl.DataFrame:
     """The fingerprinted rows the warehouse holds as they are: every row whose id it did not
     name in `not_held` (id, held), except rows without an id and ids the export repeats
     (those take the full path, where the duplicate rules judge them together)."""
-    ids = fingerprints.get_column(key)
-    once = ids.is_not_null() & ~ids.is_duplicated()
+    lines = _lines_not_held(fingerprints.select(LINE_COLUMN, key), not_held, key)
     # The hash has served: a million of them are 64 bytes each that no later step reads.
-    held = fingerprints.drop(ROW_HASH).filter(once)
-    return held.join(not_held.select(key), on=key, how="anti")
+    return fingerprints.drop(ROW_HASH).filter(~pl.col(LINE_COLUMN).is_in(lines.implode()))
 
 
-def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> ValidatedExport:
+def rows_held_as_they_are(
+    raw: RawExport,
+    columns: Sequence[str],
+    not_held: Callable[[Iterator[pl.DataFrame]], pl.DataFrame],
+    spill_dir: Path | None = None,
+) -> pl.DataFrame | pl.LazyFrame:
+    """`held_as_they_are` of the export, fingerprinted a batch at a time: each batch's id and
+    row hash go to `not_held` as they are made (the warehouse stages them as they come, and
+    answers with the ids it lacks or holds otherwise), the fingerprint's other `columns` are
+    kept (written to `spill_dir` when given), and only lines and ids are held in memory."""
+    key = raw.spec.id_column
+    kept = _BatchedRows(spill_dir, (LINE_COLUMN, key), name="unchanged")
+
+    def hashes() -> Iterator[pl.DataFrame]:
+        for batch in fingerprint_batches(raw, columns):
+            kept.add(batch.drop(ROW_HASH))
+            yield batch.select(key, ROW_HASH)
+
+    answer = not_held(hashes())
+    return kept.without(_lines_not_held(pl.concat(kept.keys), answer, key))
+
+
+def _lines_not_held(keys: pl.DataFrame, not_held: pl.DataFrame, key: str) -> pl.Series:
+    """The lines of rows that are not unchanged: without an id, with an id the export
+    repeats, or with one the warehouse named in `not_held`."""
+    ids = pl.col(key)
+    once = ids.is_not_null() & ~ids.is_duplicated()
+    named = ids.is_in(not_held.get_column(key).implode()).fill_null(False)
+    return keys.filter(~once | named).get_column(LINE_COLUMN)
+
+
+def validate_export(
+    raw: RawExport,
+    unchanged: pl.DataFrame | pl.LazyFrame | None = None,
+    spill_dir: Path | None = None,
+) -> ValidatedExport:
     """Type, check and de-duplicate one export's rows, streaming it in bounded batches.
 
     `unchanged` (from `held_as_they_are`) are rows the warehouse already holds as they are:
     they are counted and kept as fingerprinted, and only the other rows are typed and checked.
+    With a `spill_dir`, the valid rows are written there batch by batch and given as a scan;
+    the folder must outlive the result.
     """
     spec = raw.spec
-    unchanged = pl.DataFrame() if unchanged is None else unchanged.sort(LINE_COLUMN)
-    good, bad, skipped = [], [], []
+    if unchanged is None:
+        unchanged = pl.DataFrame()
+    elif isinstance(unchanged, pl.DataFrame):
+        unchanged = unchanged.sort(LINE_COLUMN)  # a scan is in file order already
+    good = _BatchedRows(spill_dir, _key_columns(spec), name="valid")
+    bad, skipped = [], []
     for batch in _batches_or_empty(raw, _lines_other_than(raw, unchanged)):
         typed = _validate_batch(batch, raw)
         if spec.skip_label is not None:
@@ -165,14 +249,14 @@ def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> Va
             skipped.append(typed.filter(is_skipped).group_by(SKIP_LABEL).len("rows"))
             typed = typed.filter(~is_skipped).drop(SKIP_LABEL)
         is_bad = typed.get_column(QUARANTINE_RULE).is_not_null()
-        good.append(typed.filter(~is_bad).drop(QUARANTINE_RULE, QUARANTINE_REASON, RAW_JSON))
+        good.add(typed.filter(~is_bad).drop(QUARANTINE_RULE, QUARANTINE_REASON, RAW_JSON))
         bad.append(typed.filter(is_bad))
-    valid, bad, collapsed_lines = _settle_repeated_keys(good, pl.concat(bad), spec.key)
+    leaving, bad, collapsed_lines = _settle_repeated_keys(good, pl.concat(bad), spec.key)
     quarantined = _with_every_raw_json(bad, raw)
     return ValidatedExport(
         file=raw.file,
         rows_read=raw.row_count,
-        valid=valid,
+        valid=good.without(leaving),
         quarantined=quarantined.select(
             LINE_COLUMN,
             pl.col(spec.id_column).alias(SOURCE_ROW_ID),
@@ -186,14 +270,60 @@ def validate_export(raw: RawExport, unchanged: pl.DataFrame | None = None) -> Va
     )
 
 
-def _lines_other_than(raw: RawExport, unchanged: pl.DataFrame) -> pl.Series | None:
+def _key_columns(spec: ExportSpec) -> tuple[str, ...]:
+    """What the duplicate rules read of every valid row (the row hash only of rows whose
+    key repeats: `_ValidRows.gather`)."""
+    return tuple(dict.fromkeys((LINE_COLUMN, spec.key, spec.id_column)))
+
+
+@dataclass
+class _BatchedRows:
+    """Rows as each batch is made (the valid rows, the unchanged ones): kept as frames, or
+    (given `spill_dir`) written to a Parquet file per batch, `name`-numbered, so that only
+    their `key_columns` stay in memory."""
+
+    spill_dir: Path | None
+    key_columns: tuple[str, ...]
+    name: str
+    parts: list[pl.DataFrame | Path] = dataclasses.field(default_factory=list)
+    keys: list[pl.DataFrame] = dataclasses.field(default_factory=list)
+
+    def add(self, rows: pl.DataFrame) -> None:
+        self.keys.append(rows.select(self.key_columns))
+        if self.spill_dir is None:
+            self.parts.append(rows)
+            return
+        path = self.spill_dir / f"{self.name}-{len(self.parts):06d}.parquet"
+        rows.write_parquet(path, compression="lz4")
+        self.parts.append(path)
+
+    def gather(self, where: pl.Expr) -> pl.DataFrame:
+        """The key columns and row hash of the rows `where` is true of."""
+        columns = [*self.key_columns, ROW_HASH]
+        if self.spill_dir is None:
+            return pl.concat([part.filter(where).select(columns) for part in self.parts])
+        return pl.scan_parquet(self.parts).filter(where).select(columns).collect()
+
+    def without(self, lines: pl.Series) -> pl.DataFrame | pl.LazyFrame:
+        """Every row but those at `lines`."""
+        if self.spill_dir is None:
+            valid = pl.concat(self.parts, rechunk=False)
+        else:
+            valid = pl.scan_parquet(self.parts)
+        if lines.is_empty():
+            return valid
+        return valid.filter(~pl.col(LINE_COLUMN).is_in(lines.implode()))
+
+
+def _lines_other_than(raw: RawExport, unchanged: pl.DataFrame | pl.LazyFrame) -> pl.Series | None:
     """The lines of the rows to validate: all (None) unless some are unchanged."""
-    if unchanged.is_empty():
+    if not unchanged.collect_schema().names():
+        return None
+    held = unchanged.lazy().select(LINE_COLUMN).collect()
+    if held.is_empty():
         return None
     lines = raw.lines.select(LINE_COLUMN)
-    others = lines.join(
-        unchanged.select(LINE_COLUMN), on=LINE_COLUMN, how="anti", maintain_order="left"
-    )
+    others = lines.join(held, on=LINE_COLUMN, how="anti", maintain_order="left")
     return others.to_series()
 
 
@@ -223,13 +353,15 @@ def quarantine_refused(validated: ValidatedExport, refused: pl.DataFrame) -> Val
     lines = refused.get_column(LINE_COLUMN).sort()
     documents = pl.concat(list(original_json(lines, validated.export, validated.source_columns)))
     moved = (
-        validated.valid.select(LINE_COLUMN, pl.col(validated.spec.id_column).alias(SOURCE_ROW_ID))
+        validated.valid.lazy()
+        .select(LINE_COLUMN, pl.col(validated.spec.id_column).alias(SOURCE_ROW_ID))
         .join(
-            refused.rename({"rule": QUARANTINE_RULE, "reason": QUARANTINE_REASON}),
+            refused.rename({"rule": QUARANTINE_RULE, "reason": QUARANTINE_REASON}).lazy(),
             on=LINE_COLUMN,
         )
-        .join(documents, on=LINE_COLUMN)
+        .join(documents.lazy(), on=LINE_COLUMN)
         .select(*QUARANTINE_COLUMNS, RAW_JSON)
+        .collect()
     )
     return dataclasses.replace(
         validated,
@@ -248,35 +380,27 @@ def _batches_or_empty(raw: RawExport, lines: pl.Series | None = None) -> Iterato
 
 
 def _settle_repeated_keys(
-    valid_parts: list[pl.DataFrame], bad: pl.DataFrame, key: str
-) -> tuple[pl.DataFrame, pl.DataFrame, list[int]]:
+    valid: _BatchedRows, bad: pl.DataFrame, key: str
+) -> tuple[pl.Series, pl.DataFrame, list[int]]:
     """Apply the duplicate rules to the rows of IDs that appear more than once.
 
-    Only those rows (usually few) are gathered, so an export without repeats is never
-    copied whole; every row of a repeated ID is in the gathered set, which makes the rules
-    exact. The valid rows stay in their batches (chunks of one frame, never rechunked):
-    only a batch that loses rows is copied, one batch at a time. `valid_parts` is consumed.
+    Reads only the keys of the valid rows, and gathers only the rows of repeated IDs
+    (usually few); every row of a repeated ID is in the gathered set, which makes the rules
+    exact. Returns the lines that leave the valid rows (collapsed and newly conflicting),
+    the quarantine with the conflicting rows added, and the collapsed lines.
     """
-    ids = pl.concat([*(part.get_column(key) for part in valid_parts), bad[key]])
+    ids = pl.concat([*(part.get_column(key) for part in valid.keys), bad[key]])
     repeated = ids.filter(ids.is_duplicated() & ids.is_not_null()).unique()
     if repeated.is_empty():
-        return pl.concat(valid_parts, rechunk=False), bad, []
+        return pl.Series(LINE_COLUMN, [], dtype=pl.Int64), bad, []
     is_repeated = pl.col(key).is_in(repeated.implode()).fill_null(False)
-    gathered = [part.filter(is_repeated) for part in valid_parts]
-    rows = pl.concat([*gathered, bad.filter(is_repeated)], how="diagonal")
+    rows = pl.concat([valid.gather(is_repeated), bad.filter(is_repeated)], how="diagonal")
     rows, collapsed_lines = _collapse_identical_duplicates(rows.sort(LINE_COLUMN), key)
     rows = _flag_conflicting_duplicates(rows, key)
     newly_bad = rows.filter(pl.col(QUARANTINE_RULE).is_not_null())
-    # Survivors stay where they are; only collapsed and newly conflicting rows leave `valid`.
     leaving = pl.concat([pl.Series(collapsed_lines, dtype=pl.Int64), newly_bad[LINE_COLUMN]])
-    stays = ~pl.col(LINE_COLUMN).is_in(leaving.implode())
-    kept = []
-    for some in gathered:
-        part = valid_parts.pop(0)  # dropped from the list, so a replaced batch is freed now
-        kept.append(part.filter(stays) if some.height else part)
-    valid = pl.concat(kept, rechunk=False)
     bad = pl.concat([bad.filter(~is_repeated), newly_bad.select(bad.columns)])
-    return valid, bad.sort(LINE_COLUMN), collapsed_lines
+    return leaving, bad.sort(LINE_COLUMN), collapsed_lines
 
 
 def _validate_batch(batch: pl.DataFrame, raw: RawExport) -> pl.DataFrame:

@@ -20,7 +20,7 @@ from starhouse_pipeline.domain.keys import CRM_KEY
 from starhouse_pipeline.settings import ENRICHMENT_SOURCE, SOURCE_SYSTEM
 from starhouse_pipeline.warehouse.crm import crm_shape, email_matches
 from starhouse_pipeline.warehouse.dialect import count_affected, locking, upsert_insert
-from starhouse_pipeline.warehouse.staging import stage_frame
+from starhouse_pipeline.warehouse.staging import fetch_frame, stage_frame
 from starhouse_pipeline.warehouse.tables import CONTACT_EMAIL_KEY, contact_enrichment_log, contacts
 
 _TEXT = sa.Text()
@@ -60,8 +60,7 @@ def read_contact_snapshot(
         ).join(emails, email_matches(connection, contacts, emails.c.email)),
         contacts,
     )
-    rows = connection.execute(query).all()
-    return pl.DataFrame(rows, schema=schema or CONTACT_SNAPSHOT_SCHEMA, orient="row")
+    return fetch_frame(connection, query, schema or CONTACT_SNAPSHOT_SCHEMA)
 
 
 def create_contacts(
@@ -170,12 +169,10 @@ def apply_contact_plan(
 
 
 def contact_ids_for_emails(connection: sa.Connection, emails: sa.Table) -> pl.DataFrame:
-    rows = connection.execute(
-        sa.select(emails.c.email, contacts.c.id).join(
-            contacts, email_matches(connection, contacts, emails.c.email)
-        )
-    ).all()
-    return pl.DataFrame(rows, schema={"email": pl.String, "contact_id": CRM_KEY}, orient="row")
+    query = sa.select(emails.c.email, contacts.c.id.label("contact_id")).join(
+        contacts, email_matches(connection, contacts, emails.c.email)
+    )
+    return fetch_frame(connection, query, {"email": pl.String, "contact_id": CRM_KEY})
 
 
 def read_enrichment_log(connection: sa.Connection, run_id: str) -> pl.DataFrame:

@@ -340,7 +340,7 @@ class CrmRefusesEveryRow(Exception):
 def refused_rows(
     connection: sa.Connection,
     table_name: str,
-    rows: pl.DataFrame,
+    rows: pl.DataFrame | pl.LazyFrame,
     constants: Mapping[str, str],
 ) -> pl.DataFrame:
     """The rows of `rows` (table columns, text) that the CRM table's CHECKs or enums refuse.
@@ -349,45 +349,57 @@ def refused_rows(
     evaluated by the database itself, over the distinct values of the columns it mentions,
     so it costs a few hundred staged values however long the export. A CHECK that refuses
     the constants alone (the same for every row) raises `CrmRefusesEveryRow`, before
-    anything is written.
+    anything is written. `rows` may be a scan: only distinct values and refused rows are
+    ever collected.
     """
     shape = crm_shape(connection).table(table_name)
     _refuse_constants(connection, shape, constants)
-    by_enums = _refused_by_enums(shape, rows)
+    rows = rows.lazy()
+    columns = rows.collect_schema().names()
+    by_enums = _refused_by_enums(shape, rows, columns)
     found = [by_enums]
     if by_enums.height:
         # A value outside an enum cannot even be staged in the enum's type.
-        outside = by_enums.select(rows.columns)
-        rows = rows.join(outside, on=rows.columns, how="anti", nulls_equal=True)
+        outside = by_enums.select(columns).lazy()
+        rows = rows.join(outside, on=columns, how="anti", nulls_equal=True)
     for check in shape.checks:
         mentioned = check.columns(shape.columns)
-        variable = [c for c in mentioned if c in rows.columns]
+        variable = [c for c in mentioned if c in columns]
         if not variable:
             continue
-        combos = rows.select(variable).unique()
+        combos = rows.select(variable).unique().collect(engine="streaming")
         refused = _evaluate_check(connection, shape, check, combos, constants, mentioned)
         if refused.height:
             found.append(
-                rows.join(refused, on=variable, how="inner", nulls_equal=True).with_columns(
+                rows.join(refused.lazy(), on=variable, how="inner", nulls_equal=True)
+                .with_columns(
                     rule=pl.lit(f"crm_check_{check.name}"),
                     reason=pl.lit(f"the CRM's {table_name} CHECK {check.name} refuses it"),
                 )
+                .collect()
             )
-    return pl.concat(found, how="vertical_relaxed").select(*rows.columns, "rule", "reason")
+    return pl.concat(found, how="vertical_relaxed").select(*columns, "rule", "reason")
 
 
-def _refused_by_enums(shape: TableShape, rows: pl.DataFrame) -> pl.DataFrame:
-    parts = [rows.head(0).with_columns(rule=pl.lit(""), reason=pl.lit(""))]
-    for name in rows.columns:
-        column = shape.columns.get(name)
-        if column is None or column.enum_labels is None:
-            continue
-        outside = rows.filter(
-            pl.col(name).is_not_null() & ~pl.col(name).is_in(list(column.enum_labels))
-        )
-        if outside.height:
+def _refused_by_enums(shape: TableShape, rows: pl.LazyFrame, columns: list[str]) -> pl.DataFrame:
+    enums = {
+        name: shape.columns[name]
+        for name in columns
+        if name in shape.columns and shape.columns[name].enum_labels is not None
+    }
+    outside = {
+        name: pl.col(name).is_not_null() & ~pl.col(name).is_in(list(column.enum_labels))
+        for name, column in enums.items()
+    }
+    # One pass over the rows finds every row with a value outside an enum.
+    candidates = rows.filter(pl.any_horizontal(outside.values()) if outside else pl.lit(False))
+    candidates = candidates.collect()
+    parts = [candidates.head(0).with_columns(rule=pl.lit(""), reason=pl.lit(""))]
+    for name, column in enums.items():
+        refused = candidates.filter(outside[name])
+        if refused.height:
             parts.append(
-                outside.with_columns(
+                refused.with_columns(
                     rule=pl.lit(f"crm_enum_{column.type_sql}"),
                     reason=pl.format(
                         "the CRM's {} type has no value '{}' for {}",

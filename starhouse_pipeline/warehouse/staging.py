@@ -24,10 +24,11 @@ _SLICE_ROWS = 50_000
 def stage_frame(
     connection: sa.Connection,
     name: str,
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | Iterable[pl.DataFrame],
     column_types: Mapping[str, sa.types.TypeEngine],
 ) -> sa.Table:
-    """Create temporary table `name` with `column_types` and fill it with `frame`'s columns."""
+    """Create temporary table `name` with `column_types` and fill it with `frame`'s columns
+    (of each frame in turn, given an iterable: consumed as it is copied)."""
     table = sa.Table(
         name,
         sa.MetaData(),
@@ -36,7 +37,9 @@ def stage_frame(
     )
     table.drop(connection, checkfirst=True)
     table.create(connection)
-    copy_rows(connection, table, frame.select(list(column_types)))
+    columns = list(column_types)
+    frames = [frame] if isinstance(frame, pl.DataFrame) else frame
+    copy_rows(connection, table, (each.select(columns) for each in frames))
     analyze(connection, table)
     return table
 

@@ -76,13 +76,15 @@ def holds_rows_of(connection: sa.Connection, source_system: str) -> bool:
 
 
 def fingerprints_not_held(
-    connection: sa.Connection, fingerprints: pl.DataFrame, source_system: str = SOURCE_SYSTEM
+    connection: sa.Connection,
+    fingerprints: pl.DataFrame | Iterable[pl.DataFrame],
+    source_system: str = SOURCE_SYSTEM,
 ) -> pl.DataFrame:
-    """`keys_not_held_as_they_are` of an export's row fingerprints (id, row hash), always
-    compared: the caller has asked `holds_rows_of` before fingerprinting."""
-    keys = fingerprints.select(
-        pl.lit(source_system).alias("source_system"), "external_transaction_id", ROW_HASH
-    )
+    """`keys_not_held_as_they_are` of an export's row fingerprints (id, row hash; in batches,
+    staged as they come), always compared: the caller has asked `holds_rows_of` first."""
+    source = pl.lit(source_system).alias("source_system")
+    batches = [fingerprints] if isinstance(fingerprints, pl.DataFrame) else fingerprints
+    keys = (batch.select(source, "external_transaction_id", ROW_HASH) for batch in batches)
     return _compare_hashes(connection, keys)
 
 
@@ -104,7 +106,9 @@ def keys_not_held_as_they_are(
     return _compare_hashes(connection, records.select(list(_KEY_TYPES)).collect())
 
 
-def _compare_hashes(connection: sa.Connection, records: pl.DataFrame) -> pl.DataFrame:
+def _compare_hashes(
+    connection: sa.Connection, records: pl.DataFrame | Iterable[pl.DataFrame]
+) -> pl.DataFrame:
     staged = stage_frame(connection, "stage_transaction_hashes", records, _KEY_TYPES)
     held = transactions.c.id.is_not(None)
     query = (

@@ -7,6 +7,7 @@ import polars as pl
 from starhouse_pipeline.defs.io import (
     attach_frames,
     detach_frames,
+    write_frame_file,
 )
 
 
@@ -81,3 +82,24 @@ def test_an_input_asks_for_a_field_as_a_scan_and_reads_only_what_it_collects(tmp
     later = restored.rows.filter(pl.col("_line") > 3).select("id").collect()
     assert later.to_series().to_list() == ["3"]
     assert isinstance(restored.inner.frame, pl.DataFrame)  # another field: loaded as a frame
+
+
+def test_a_scan_is_stored_as_the_rows_it_yields_and_read_back_as_a_frame(tmp_path: Path):
+    source = tmp_path / "source.parquet"
+    pl.DataFrame({"id": ["1", "2", "3"], "n": [1, 2, 3]}).write_parquet(source)
+    value = _Outer(
+        rows=pl.scan_parquet(source).filter(pl.col("n") != 2),
+        inner=_Inner(frame=pl.DataFrame({"id": ["9"]}), note="kept"),
+        counts={},
+    )
+    frames: dict[str, pl.DataFrame | pl.LazyFrame] = {}
+    skeleton = detach_frames(value, frames)
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    for file_name, frame in frames.items():
+        write_frame_file(frame, stored / file_name)
+    source.unlink()  # what was stored no longer needs the scan's source
+
+    restored = attach_frames(skeleton, stored)
+
+    assert restored.rows.to_dict(as_series=False) == {"id": ["1", "3"], "n": [1, 3]}

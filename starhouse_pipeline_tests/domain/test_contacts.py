@@ -1,6 +1,8 @@
+import random
 from datetime import UTC, datetime
 
 import polars as pl
+import pytest
 
 from starhouse_pipeline.domain.contacts import (
     CONTACT_SNAPSHOT_SCHEMA,
@@ -86,6 +88,7 @@ def test_customers_without_a_contact_become_new_contacts_with_split_names():
 def test_customer_billing_data_is_the_latest_non_empty():
     valid = pl.DataFrame(
         {
+            "_line": [2, 3, 4],
             "email": ["a@example.com"] * 3,
             "transaction_date": [datetime(2025, month, 1, tzinfo=UTC) for month in (1, 2, 3)],
             "customer_name": ["Ann", "Ann Lee", None],
@@ -113,3 +116,53 @@ def test_enrichment_log_has_one_row_per_filled_field():
         "postal_code",
         "state",
     ]
+
+
+def _random_sales(rows: int, seed: int) -> pl.DataFrame:
+    rng = random.Random(seed)
+
+    def maybe(value: str) -> str | None:
+        return value if rng.random() < 0.6 else None
+
+    lines = range(2, rows + 2)
+    return pl.DataFrame(
+        {
+            "_line": list(lines),
+            "email": [f"c{rng.randrange(5)}@example.com" for _ in range(rows)],
+            # Few distinct dates, so the latest date is often shared and the line decides.
+            "transaction_date": [
+                datetime(2025, rng.randint(1, 3), 1, tzinfo=UTC) for _ in range(rows)
+            ],
+            "customer_name": [maybe(f"name{i}") for i in range(rows)],
+            "phone": [maybe(f"phone{i}") for i in range(rows)],
+            **{field: [maybe(f"{field}{i}") for i in range(rows)] for field in _ADDRESS},
+        }
+    )
+
+
+def _latest_by_hand(sales: pl.DataFrame) -> dict[str, tuple]:
+    """The rule read plainly: per email, the values of its latest row (date, then line)
+    that has them; the address block from the latest row with a first address line."""
+    found: dict[str, tuple] = {}
+    for email in sales["email"].unique():
+        rows = sorted(
+            sales.filter(pl.col("email") == email).iter_rows(named=True),
+            key=lambda row: (row["transaction_date"], row["_line"]),
+            reverse=True,
+        )
+        name = next((r["customer_name"] for r in rows if r["customer_name"]), None)
+        phone = next((r["phone"] for r in rows if r["phone"]), None)
+        block = next((r for r in rows if r["address_line_1"]), None)
+        address = tuple(block[field] if block else None for field in _ADDRESS)
+        found[email] = (name, phone, *address)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_customers_are_the_same_however_the_rows_come_in_batches(seed: int):
+    sales = _random_sales(60, seed)
+    by_hand = _latest_by_hand(sales)
+    for size in (1, 7, 60):
+        batches = (sales.slice(offset, size) for offset in range(0, sales.height, size))
+        customers = customers_in_export(batches)
+        assert {row[0]: row[1:] for row in customers.rows()} == by_hand, f"batches of {size}"

@@ -1,6 +1,13 @@
+from datetime import UTC, datetime
+
 import polars as pl
 
-from starhouse_pipeline.domain.products import PRODUCT_SCHEMA, plan_products, product_ids_by_offer
+from starhouse_pipeline.domain.products import (
+    PRODUCT_SCHEMA,
+    offers_in_export,
+    plan_products,
+    product_ids_by_offer,
+)
 
 
 def _offers(*rows: tuple[str, str]) -> pl.DataFrame:
@@ -59,3 +66,26 @@ def test_unknown_offers_are_created_and_every_offer_ends_with_a_product():
     created = pl.DataFrame({"offer_id": ["12"], "product_id": ["3"]})
     resolved = product_ids_by_offer(plan, created).sort("offer_id")
     assert resolved.rows() == [("10", "1", "offer_id"), ("11", "2", "name"), ("12", "3", "created")]
+
+
+def test_an_offer_is_named_by_its_latest_title_whichever_batch_holds_it():
+    def sale(line: int, month: int, offer: str | None, title: str | None) -> dict:
+        date = datetime(2025, month, 1, tzinfo=UTC)
+        return {"_line": line, "transaction_date": date, "offer_id": offer, "offer_title": title}
+
+    rows = pl.DataFrame(
+        [
+            sale(2, 3, "10", "Course (spring)"),
+            sale(3, 1, "10", "Course"),
+            sale(4, 3, "10", None),  # as late, later in the file, but without a title
+            sale(5, 2, "20", None),
+            sale(6, 2, None, "No offer"),
+        ]
+    )
+
+    for size in (1, 2, 5):
+        batches = (rows.slice(offset, size) for offset in range(0, rows.height, size))
+        assert offers_in_export(batches).rows() == [
+            ("10", "Course (spring)"),
+            ("20", "Kajabi offer 20"),
+        ]

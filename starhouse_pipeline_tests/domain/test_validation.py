@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from starhouse_pipeline.domain import validation
 from starhouse_pipeline.domain.exports import read_transactions_export
 from starhouse_pipeline.domain.kajabi_transactions import TRANSACTION_COLUMNS
 from starhouse_pipeline.domain.validation import (
@@ -15,6 +16,7 @@ from starhouse_pipeline.domain.validation import (
     fingerprint_rows,
     held_as_they_are,
     original_json,
+    rows_held_as_they_are,
     validate_export,
 )
 from starhouse_pipeline_tests.support import export_row, write_export
@@ -215,6 +217,31 @@ def test_rows_held_as_they_are_leave_out_repeated_and_missing_ids(tmp_path: Path
     assert held["external_transaction_id"].to_list() == ["1"]
 
 
+def test_rows_held_as_they_are_stream_their_hashes_to_the_warehouse_and_spill_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(validation, "FINGERPRINT_BATCH_ROWS", 2)
+    ids = ["1", "2", "2", "", "3", "4", "5"]
+    raw, fingerprints = _export_and_fingerprints(tmp_path, *(export_row(ID=i) for i in ids))
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    compared: list[pl.DataFrame] = []
+
+    def not_held(batches):
+        compared.extend(batches)  # as the warehouse stages them: one batch at a time
+        return pl.DataFrame({"external_transaction_id": ["3", "5"], "held": [True, False]})
+
+    held = rows_held_as_they_are(raw, ("amount", "status"), not_held, spill)
+
+    assert [batch.columns for batch in compared] == [["external_transaction_id", ROW_HASH]] * 4
+    assert pl.concat(compared).equals(fingerprints.select("external_transaction_id", ROW_HASH))
+    assert isinstance(held, pl.LazyFrame)
+    assert len(list(spill.glob("unchanged-*.parquet"))) == 4
+    in_memory = held_as_they_are(fingerprints, not_held([]), "external_transaction_id")
+    assert held.collect().equals(in_memory)
+    assert in_memory["external_transaction_id"].to_list() == ["1", "4"]
+
+
 def test_unchanged_rows_are_counted_not_typed_again_and_every_row_is_accounted_for(
     tmp_path: Path,
 ):
@@ -235,7 +262,7 @@ def test_unchanged_rows_are_counted_not_typed_again_and_every_row_is_accounted_f
     assert result.collapsed_lines == [5]
     assert result.accounted_rows == result.rows_read == 4
     assert sorted(result.seen_ids().to_list()) == ["1", "2", "3"]
-    totals = result.valid_or_unchanged(["external_transaction_id", "amount"])
+    totals = result.valid_or_unchanged(["external_transaction_id", "amount"]).collect()
     assert totals["amount"].to_list() == [Decimal("22.00"), Decimal("22.00")]
 
 
@@ -253,3 +280,33 @@ def test_a_row_saved_again_with_other_quoting_and_line_endings_keeps_its_fingerp
     resaved = fingerprint_rows(read_transactions_export(quoted))
 
     assert resaved[ROW_HASH].to_list() == plain[ROW_HASH].to_list()
+
+
+def test_valid_rows_written_to_a_folder_batch_by_batch_are_the_rows_kept_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(validation, "BATCH_ROWS", 2)
+    rows = (
+        export_row(ID="1"),
+        export_row(ID="2", Amount="10.00"),
+        export_row(ID="1"),  # an identical repeat, in another batch
+        export_row(ID="3", Amount="not money"),
+        export_row(ID="2", Amount="11.00"),  # a conflicting repeat
+        export_row(ID="4"),
+        export_row(ID="5"),
+    )
+    raw = read_transactions_export(write_export(tmp_path / "e.csv", rows))
+    spill = tmp_path / "spill"
+    spill.mkdir()
+
+    in_memory = validate_export(raw)
+    spilled = validate_export(raw, spill_dir=spill)
+
+    assert isinstance(spilled.valid, pl.LazyFrame)
+    assert len(list(spill.glob("*.parquet"))) == 4  # one per batch of 2 rows
+    assert spilled.valid.collect().equals(in_memory.valid)
+    assert spilled.valid.collect()["external_transaction_id"].to_list() == ["1", "4", "5"]
+    assert spilled.quarantined.equals(in_memory.quarantined)
+    assert spilled.collapsed_lines == in_memory.collapsed_lines == [4]
+    assert spilled.valid_rows == 3
+    assert spilled.accounted_rows == spilled.rows_read == 7
