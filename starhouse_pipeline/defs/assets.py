@@ -168,8 +168,10 @@ def enrich_contacts(
 ) -> dg.Output[contact_rules.ContactOutcome]:
     """Match an export's customers to contacts, create the missing ones and fill only empty
     fields, with `source` as the provenance (the transactions imports of every source)."""
+    # Parted by email: a batch of lines holds mostly distinct customers, so per-batch picks
+    # would be nearly as large as the rows (at 5M rows, a 2.2 GB peak against 1.35 GB).
     customers = contact_rules.customers_in_export(
-        validated.valid_batches(contact_rules.CUSTOMER_COLUMNS)
+        validated.valid_partitions("email", contact_rules.CUSTOMER_COLUMNS)
     )
     dry_run = import_options.dry_run
     with warehouse.transaction(dry_run=dry_run) as connection:

@@ -49,11 +49,14 @@ def classify_changes(
     """Split records by the keys the warehouse does not hold exactly as they are.
 
     `not_held_as_is` has (key, held): a key the warehouse lacks is new, one it holds with
-    another row hash changed; every other record is unchanged. Records are filtered only
-    when a split is needed, so a first import copies no million-row frame.
+    another row hash changed; every other record is unchanged. Keys are unique among the
+    records. Records are filtered only when a split is needed, so a first import copies no
+    million-row frame (nor builds a set of its keys).
     """
     ids = pl.col(key)
     held = not_held_as_is.get_column("held")
+    if not held.any() and not_held_as_is.height == records.height:
+        return Changes(new=records, changed=records.clear(), unchanged=0)
     new_ids = not_held_as_is.get_column(key).filter(~held)
     changed_ids = not_held_as_is.get_column(key).filter(held)
     return Changes(

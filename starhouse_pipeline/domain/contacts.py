@@ -47,7 +47,8 @@ def is_blank(column: str) -> pl.Expr:
 def customers_in_export(valid: pl.DataFrame | Iterable[pl.DataFrame]) -> pl.DataFrame:
     """One row per customer email with their latest name, phone and full billing address
     (`latest_per_key`: the latest row that has it; the address block as one value, from the
-    latest row with a first address line). `valid` may come a batch at a time."""
+    latest row with a first address line). `valid` may come a batch at a time (parts by
+    email keep the picks small: `ValidatedExport.valid_partitions`)."""
     customers = latest_per_key(valid, "email", _PICKS)
     return customers.select("email", "customer_name", "phone", *ADDRESS_FIELDS).sort("email")
 

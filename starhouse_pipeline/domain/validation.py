@@ -57,6 +57,8 @@ BATCH_ROWS = 25_000
 FINGERPRINT_BATCH_ROWS = 100_000
 # Rows per batch where a step goes through the stored valid rows: two Parquet row groups.
 SCAN_BATCH_ROWS = 200_000
+# Rows per part where a step reduces the stored valid rows per key (`valid_partitions`).
+PARTITION_ROWS = 1_000_000
 QUARANTINE_COLUMNS = (LINE_COLUMN, SOURCE_ROW_ID, QUARANTINE_RULE, QUARANTINE_REASON)
 # A row broken in shape is quarantined even when it would be skipped: its values sit under
 # the wrong headers, so what it is cannot be told.
@@ -131,6 +133,22 @@ class ValidatedExport:
         for first in range(0, lines.len(), batch_rows):
             chosen = lines.slice(first, batch_rows)
             yield valid.filter(pl.col(LINE_COLUMN).is_between(chosen[0], chosen[-1])).collect()
+
+    def valid_partitions(
+        self, key: str, columns: Sequence[str], part_rows: int = PARTITION_ROWS
+    ) -> Iterator[pl.DataFrame]:
+        """(line, `columns`) of the valid rows in parts of about `part_rows` rows, each
+        holding every row of its values of `key` (parted by the key's hash): what a step
+        that reduces per key needs, when keys are too many for per-batch partial results
+        to be much smaller than the batches."""
+        valid = self.valid.lazy().select(LINE_COLUMN, *columns)
+        parts = max(1, -(-self.valid_rows // part_rows))
+        if parts == 1:
+            yield valid.collect()
+            return
+        for part in range(parts):
+            in_part = pl.col(key).hash() % parts == part
+            yield valid.filter(in_part).collect(engine="streaming")
 
     def raw_rows(self, lines: pl.Series | None = None) -> pl.DataFrame:
         """(line, original JSON) of the valid rows (or of `lines`): small exports and tests."""

@@ -310,3 +310,23 @@ def test_valid_rows_written_to_a_folder_batch_by_batch_are_the_rows_kept_in_memo
     assert spilled.collapsed_lines == in_memory.collapsed_lines == [4]
     assert spilled.valid_rows == 3
     assert spilled.accounted_rows == spilled.rows_read == 7
+
+
+def test_valid_partitions_hold_every_row_once_and_each_key_in_one_part(tmp_path: Path):
+    emails = [f"c{index % 7}@example.com" for index in range(40)]
+    rows = [export_row(ID=str(index), **{"Customer Email": e}) for index, e in enumerate(emails)]
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    validated = validate_export(
+        read_transactions_export(write_export(tmp_path / "e.csv", rows)), spill_dir=spill
+    )
+
+    parts = list(validated.valid_partitions("email", ["email"], part_rows=10))
+
+    assert len(parts) == 4
+    assert sorted(pl.concat(parts)["_line"].to_list()) == list(range(2, 42))
+    part_of = {email: i for i, part in enumerate(parts) for email in part["email"]}
+    assert all(
+        set(part["email"]) == {e for e, i in part_of.items() if i == n}
+        for n, part in enumerate(parts)
+    )
