@@ -97,7 +97,7 @@ def _make_dev(environ: dict[str, str], log: Path) -> Iterator[tuple[subprocess.P
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_ignore_sigint,
+            preexec_fn=_as_a_background_job,
         )
         try:
             yield make, f"http://127.0.0.1:{port}"
@@ -107,8 +107,13 @@ def _make_dev(environ: dict[str, str], log: Path) -> Iterator[tuple[subprocess.P
             make.wait()
 
 
-def _ignore_sigint() -> None:
+def _as_a_background_job() -> None:
+    """What a non-interactive shell gives a background job: SIGINT ignored, SIGTERM at its
+    default and neither blocked, whatever earlier tests left in this process (Dagster code
+    run in it copies SIGINT's handler onto SIGTERM: `setup_interrupt_handlers`)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _wait_for_session_to_end(make: subprocess.Popen, timeout_s: float) -> list[str]:
